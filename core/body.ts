@@ -1,0 +1,45 @@
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import type { ByteWindow, StoredObject } from '../storage/types';
+import type { MultipartPart } from './plan';
+
+/**
+ * Passes a window's bytes through and fails the stream if fewer or more arrive than the window
+ * holds. A file truncated while it is read, or a storage connection cut cleanly, would otherwise
+ * end the response normally, and with Lambda's chunked encoding the client would take a short body
+ * for a complete one. Failing instead makes every adapter abort the response.
+ */
+export function exactly(window: ByteWindow, source: Readable): Readable {
+  const expected = window.end - window.start + 1;
+  let seen = 0;
+  const check = new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      seen += chunk.length;
+      if (seen > expected) callback(new Error(`storage sent more than the ${expected} bytes asked for`));
+      else callback(null, chunk);
+    },
+    flush(callback: TransformCallback) {
+      callback(seen === expected ? null : new Error(`storage ended after ${seen} of ${expected} bytes`));
+    },
+  });
+  // The source's errors fail the check stream; destroying the check stream destroys the source.
+  source.once('error', (error) => check.destroy(error));
+  check.once('close', () => source.destroy());
+  return source.pipe(check);
+}
+
+export function readWindow(object: StoredObject, window: ByteWindow): Readable {
+  return exactly(window, object.read(window));
+}
+
+/** The parts one after the other, each read only when the previous one is done. */
+export function multipartBody(object: StoredObject, parts: readonly MultipartPart[], closing: string): Readable {
+  async function* generate() {
+    for (const part of parts) {
+      yield Buffer.from(part.head, 'latin1');
+      // for-await destroys the part's stream if the consumer stops early.
+      for await (const chunk of readWindow(object, part.window)) yield chunk as Buffer;
+    }
+    yield Buffer.from(closing, 'latin1');
+  }
+  return Readable.from(generate(), { objectMode: false });
+}

@@ -1,0 +1,168 @@
+import type { ByteWindow, ObjectMeta } from '../storage/types';
+import { formatHttpDate } from './http-date';
+import { evaluatePreconditions, ifRangeHolds, validatorsOf } from './preconditions';
+import { parseRangeHeader, resolveRanges } from './range';
+import type { HeaderBag } from './request';
+
+/**
+ * The functional core: from a request's method and headers and a file's metadata, decide status,
+ * headers and which bytes form the body. No I/O; every adapter and backend shares it.
+ */
+
+export type Headers = Record<string, string>;
+
+export type PlannedBody =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'json'; readonly text: string }
+  /** One window of the file; undefined for an empty file. */
+  | { readonly kind: 'file'; readonly window: ByteWindow | undefined }
+  | { readonly kind: 'multipart'; readonly parts: readonly MultipartPart[]; readonly closing: string };
+
+export interface MultipartPart {
+  /** Delimiter and part header fields, ASCII. */
+  readonly head: string;
+  readonly window: ByteWindow;
+}
+
+export interface ResponsePlan {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: PlannedBody;
+}
+
+export interface PlanOptions {
+  /**
+   * More parts than this after combining overlaps, and the answer is the whole file: each part is a
+   * storage read, and browsers and players never ask for more than a few.
+   */
+  readonly maxParts: number;
+  /** The multipart boundary; random in production, fixed in tests. */
+  readonly boundary: () => string;
+}
+
+export const DEFAULT_MAX_PARTS = 16;
+
+export interface Representation extends ObjectMeta {
+  readonly contentType: string;
+}
+
+export const MESSAGES = {
+  notFound: 'Archivo no encontrado',
+  badName: 'Nombre de archivo no válido',
+  unsatisfiable: 'Rango no satisfacible',
+  preconditionFailed: 'Precondición no cumplida',
+  // The original service is FastAPI; these two are its own words for routing errors.
+  noRoute: 'Not Found',
+  methodNotAllowed: 'Method Not Allowed',
+  internal: 'Internal Server Error',
+} as const;
+
+export function jsonError(status: number, detail: string, extra: Headers = {}): ResponsePlan {
+  const text = JSON.stringify({ detail });
+  return {
+    status,
+    headers: {
+      ...extra,
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(text)),
+    },
+    body: { kind: 'json', text },
+  };
+}
+
+export function planResponse(
+  method: 'GET' | 'HEAD',
+  headers: HeaderBag,
+  rep: Representation,
+  options: PlanOptions,
+): ResponsePlan {
+  const plan = planGet(method, headers, rep, options);
+  // HEAD: the same status and header fields as GET (RFC 9110 §9.3.2), no body.
+  return method === 'HEAD' ? { ...plan, body: { kind: 'none' } } : plan;
+}
+
+function planGet(method: 'GET' | 'HEAD', headers: HeaderBag, rep: Representation, options: PlanOptions): ResponsePlan {
+  const validators = validatorsOf(rep.etag, rep.lastModified);
+  const validatorHeaders: Headers = {
+    etag: rep.etag,
+    'last-modified': formatHttpDate(rep.lastModified),
+  };
+
+  const precondition = evaluatePreconditions(method, headers, validators);
+  if (precondition === 'failed') return jsonError(412, MESSAGES.preconditionFailed);
+  if (precondition === 'not-modified') return { status: 304, headers: validatorHeaders, body: { kind: 'none' } };
+
+  const common: Headers = {
+    ...validatorHeaders,
+    'accept-ranges': 'bytes',
+    'x-content-type-options': 'nosniff',
+  };
+  const whole: ResponsePlan = {
+    status: 200,
+    headers: { ...common, 'content-type': rep.contentType, 'content-length': String(rep.size) },
+    body: { kind: 'file', window: rep.size > 0 ? { start: 0, end: rep.size - 1 } : undefined },
+  };
+
+  // HEAD mirrors GET here too, as nginx, Apache and send do; RFC 9110 §14.2 defines ranges for GET
+  // only, but §9.3.2 asks HEAD to send what GET would, and Safari probes sizes this way.
+  const range = headers.range;
+  if (range === undefined) return whole;
+  const ifRange = headers['if-range'];
+  if (ifRange !== undefined && !ifRangeHolds(ifRange, validators)) return whole;
+
+  const parsed = parseRangeHeader(range);
+  if (parsed.kind === 'ignore') return whole;
+  const resolved = resolveRanges(parsed.specs, rep.size);
+  if (resolved.kind === 'unsatisfiable') {
+    return jsonError(416, MESSAGES.unsatisfiable, {
+      'accept-ranges': 'bytes',
+      'content-range': `bytes */${rep.size}`,
+    });
+  }
+  if (resolved.kind === 'whole') return whole;
+
+  const [first, ...others] = resolved.windows;
+  if (first === undefined) return whole;
+  if (others.length === 0) {
+    return {
+      status: 206,
+      headers: {
+        ...common,
+        'content-type': rep.contentType,
+        'content-length': String(first.end - first.start + 1),
+        'content-range': `bytes ${first.start}-${first.end}/${rep.size}`,
+      },
+      body: { kind: 'file', window: first },
+    };
+  }
+  if (resolved.windows.length > options.maxParts) return whole;
+  const multipart = planMultipart(resolved.windows, rep, options.boundary());
+  // Never costlier than the file once: if the parts and their framing add up to the size of the
+  // file or more, the whole file is the better (and allowed, §14.2) answer.
+  if (multipart.length >= rep.size) return whole;
+  return {
+    status: 206,
+    headers: {
+      ...common,
+      'content-type': `multipart/byteranges; boundary=${multipart.boundary}`,
+      'content-length': String(multipart.length),
+    },
+    body: { kind: 'multipart', parts: multipart.parts, closing: multipart.closing },
+  };
+}
+
+/** RFC 9110 §14.6: each part has its own Content-Type and Content-Range, CRLF line ends. */
+function planMultipart(windows: readonly ByteWindow[], rep: Representation, boundary: string) {
+  let length = 0;
+  const parts = windows.map((window, index) => {
+    const head =
+      `${index === 0 ? '' : '\r\n'}--${boundary}\r\n` +
+      `content-type: ${rep.contentType}\r\n` +
+      `content-range: bytes ${window.start}-${window.end}/${rep.size}\r\n\r\n`;
+    length += head.length + (window.end - window.start + 1);
+    return { head, window };
+  });
+  const closing = `\r\n--${boundary}--\r\n`;
+  length += closing.length;
+  return { boundary, parts, closing, length };
+}

@@ -1,0 +1,78 @@
+import { constants } from 'node:fs';
+import { open, realpath, type FileHandle } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
+import type { Readable } from 'node:stream';
+import { CHUNK_SIZE, type ByteWindow, type ObjectMeta, type Storage, type StoredObject } from './types';
+
+/** Errors that mean "there is nothing here we may serve", as opposed to a fault of the disk. */
+const ABSENT = new Set(['ENOENT', 'ENOTDIR', 'ELOOP', 'EACCES', 'EPERM', 'ENAMETOOLONG', 'EISDIR']);
+
+// O_NOFOLLOW: the resolved path's last component cannot be swapped for a symlink between
+// realpath() and open(). O_NONBLOCK: opening a FIFO someone left in the folder must not hang;
+// it has no effect on reads of regular files.
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/**
+ * Files directly inside `root` (DOWNLOADS_DIR). A name is resolved to its real path, and served
+ * only if that is inside the real root: a symlink may point elsewhere in the root, never out of it.
+ * The file is opened once per request and every window is read from that descriptor, so all the
+ * bytes of one response come from the file that was stat'ed, even if it is replaced meanwhile.
+ */
+export function createLocalStorage(root: string): Storage {
+  const absoluteRoot = resolve(root);
+  return {
+    async open(key) {
+      if (key.includes('/') || key.includes('\\') || key.includes('\0') || key.startsWith('.')) return undefined;
+      const realRoot = await absent(realpath(absoluteRoot));
+      if (realRoot === undefined) return undefined;
+      const real = await absent(realpath(join(realRoot, key)));
+      const inside = realRoot.endsWith(sep) ? realRoot : realRoot + sep;
+      if (real === undefined || !real.startsWith(inside)) return undefined;
+      const handle = await absent(open(real, OPEN_FLAGS));
+      if (handle === undefined) return undefined;
+      try {
+        const stats = await handle.stat({ bigint: true });
+        if (!stats.isFile()) {
+          await handle.close();
+          return undefined;
+        }
+        const meta: ObjectMeta = {
+          size: Number(stats.size),
+          // Strong: size, nanosecond mtime and inode change with any rewrite or replacement. (The
+          // `etag` package would mark a stat-based tag weak, and a weak tag disables If-Range.)
+          etag: `"${stats.size.toString(16)}-${stats.mtimeNs.toString(16)}-${stats.ino.toString(16)}"`,
+          lastModified: Number(stats.mtimeMs),
+        };
+        return openedFile(handle, meta);
+      } catch (error) {
+        await handle.close();
+        throw error;
+      }
+    },
+  };
+}
+
+function openedFile(handle: FileHandle, meta: ObjectMeta): StoredObject {
+  let closing: Promise<void> | undefined;
+  return {
+    meta,
+    read(window: ByteWindow): Readable {
+      // autoClose off: the descriptor outlives each window (multipart reads several) and is
+      // closed once, by close(), which waits for reads still in flight.
+      return handle.createReadStream({ start: window.start, end: window.end, highWaterMark: CHUNK_SIZE, autoClose: false });
+    },
+    close() {
+      closing ??= handle.close().catch(() => undefined);
+      return closing;
+    },
+  };
+}
+
+async function absent<T>(promise: Promise<T>): Promise<T | undefined> {
+  try {
+    return await promise;
+  } catch (error) {
+    if (ABSENT.has((error as NodeJS.ErrnoException).code ?? '')) return undefined;
+    throw error;
+  }
+}

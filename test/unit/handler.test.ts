@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LambdaFunctionURLEvent } from 'aws-lambda';
+import { installRuntimeGlobal, isStreamingHandler, type StreamingHandler } from '../../local/lambda-runtime';
+import { captureRuntimeStream, fakeContext } from '../support/runtime-capture';
+import { EVENTS_DIR, SAMPLE_NAME, SAMPLE_PATH } from '../support/paths';
+
+let dir: string;
+let handler: StreamingHandler;
+let sample: Buffer;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'handler-'));
+  await copyFile(SAMPLE_PATH, join(dir, SAMPLE_NAME));
+  await writeFile(join(dir, 'empty__0.mp4'), '');
+  sample = await readFile(SAMPLE_PATH);
+  process.env.DOWNLOADS_DIR = dir;
+  installRuntimeGlobal();
+  const module = await import('../../handlers/stream');
+  if (!isStreamingHandler(module.handler)) throw new Error('handler is not streamified');
+  handler = module.handler;
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function invoke(event: LambdaFunctionURLEvent) {
+  const capture = captureRuntimeStream();
+  await handler(event, capture.stream, fakeContext);
+  return capture.decoded();
+}
+
+async function loadEvent(name: string): Promise<LambdaFunctionURLEvent> {
+  return JSON.parse(await readFile(join(EVENTS_DIR, `${name}.json`), 'utf8')) as LambdaFunctionURLEvent;
+}
+
+function withRequest(base: LambdaFunctionURLEvent, rawPath: string, method: string, headers: Record<string, string>): LambdaFunctionURLEvent {
+  return { ...base, rawPath, headers: { ...base.headers, ...headers }, requestContext: { ...base.requestContext, http: { ...base.requestContext.http, method } } };
+}
+
+describe('the Lambda handler through the runtime prelude format', () => {
+  it('answers every sample event in events/ as its name says', async () => {
+    const expected: Record<string, [number, string | undefined]> = {
+      'full-file': [200, undefined],
+      head: [200, undefined],
+      range: [206, `bytes 0-1023/${sample.length}`],
+      'open-range': [206, `bytes 300000-${sample.length - 1}/${sample.length}`],
+      'suffix-range': [206, `bytes ${sample.length - 500}-${sample.length - 1}/${sample.length}`],
+      'bad-range': [200, undefined],
+      'unsatisfiable-range': [416, `bytes */${sample.length}`],
+      'missing-file': [404, undefined],
+      traversal: [400, undefined],
+    };
+    const files = (await readdir(EVENTS_DIR)).filter((f) => f.endsWith('.json'));
+    expect(files.map((f) => f.replace('.json', '')).sort()).toEqual(Object.keys(expected).sort());
+    for (const [name, [status, contentRange]] of Object.entries(expected)) {
+      const { head, body } = await invoke(await loadEvent(name));
+      expect(head.statusCode, name).toBe(status);
+      expect(head.headers['content-range'], name).toBe(contentRange);
+      if (status === 200 && name !== 'head') expect(body.equals(sample), name).toBe(true);
+      if (status === 404) expect(JSON.parse(body.toString())).toEqual({ detail: 'Archivo no encontrado' });
+    }
+  });
+
+  it('keeps status and headers of answers without body bytes: HEAD, 304, 416 (HEAD), empty file', async () => {
+    const base = await loadEvent('full-file');
+    const path = base.rawPath;
+    const etag = (await invoke(withRequest(base, path, 'HEAD', {}))).head.headers.etag ?? '';
+    const cases: Array<[LambdaFunctionURLEvent, number, Record<string, string>]> = [
+      [withRequest(base, path, 'HEAD', {}), 200, { 'content-length': String(sample.length), 'accept-ranges': 'bytes', 'content-type': 'video/mp4' }],
+      [withRequest(base, path, 'GET', { 'if-none-match': etag }), 304, { etag }],
+      [withRequest(base, path, 'HEAD', { range: 'bytes=99999999-' }), 416, { 'content-range': `bytes */${sample.length}` }],
+      [withRequest(base, '/api/stream/empty__0.mp4', 'GET', {}), 200, { 'content-length': '0', 'content-type': 'video/mp4' }],
+      [withRequest(base, path, 'HEAD', { range: 'bytes=0-1' }), 206, { 'content-range': `bytes 0-1/${sample.length}` }],
+    ];
+    for (const [event, status, headers] of cases) {
+      const { head, body } = await invoke(event);
+      expect(head.statusCode).toBe(status);
+      expect(head.headers).toMatchObject(headers);
+      expect(body.length).toBe(0);
+    }
+  });
+
+  it('streams a 206 body that is byte-exact', async () => {
+    const base = await loadEvent('full-file');
+    const { head, body } = await invoke(withRequest(base, base.rawPath, 'GET', { range: 'bytes=1000-99999' }));
+    expect(head.statusCode).toBe(206);
+    expect(body.equals(sample.subarray(1000, 100_000))).toBe(true);
+  });
+});

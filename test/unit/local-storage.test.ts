@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, mkdir, rm, symlink, writeFile, realpath, rename } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createLocalStorage } from '../../storage/local';
+import { collect } from '../support/http';
+import { fdsUnder } from '../support/fds';
+
+let base: string;
+let root: string;
+let outside: string;
+const content = Buffer.from(Array.from({ length: 300_000 }, (_, i) => i % 251));
+
+beforeAll(async () => {
+  base = await realpath(await mkdtemp(join(tmpdir(), 'local-storage-')));
+  root = join(base, 'downloads');
+  outside = join(base, 'secret');
+  await mkdir(root);
+  await mkdir(outside);
+  await writeFile(join(root, 'clip__1.mp4'), content);
+  await writeFile(join(root, 'empty__2.mp4'), '');
+  await writeFile(join(root, 'Ñandú con espacios__3.webm'), 'unicode');
+  await writeFile(join(outside, 'passwd'), 'root:x:0:0');
+  await mkdir(join(root, 'folder.mp4'));
+  await mkdir(join(root, 'sub'));
+  await writeFile(join(root, 'sub', 'inner.mp4'), 'inner');
+  await symlink(join(outside, 'passwd'), join(root, 'escape.mp4'));
+  await symlink('../secret/passwd', join(root, 'relative-escape.mp4'));
+  await symlink(outside, join(root, 'escape-dir'));
+  await symlink(join(root, 'clip__1.mp4'), join(root, 'alias.mp4'));
+  await symlink(join(root, 'sub', 'inner.mp4'), join(root, 'alias-inner.mp4'));
+  await symlink(join(root, 'missing.mp4'), join(root, 'dangling.mp4'));
+  execFileSync('mkfifo', [join(root, 'pipe.mp4')]);
+});
+
+afterAll(async () => {
+  await rm(base, { recursive: true, force: true });
+});
+
+describe('local storage', () => {
+  it('gives metadata and exactly the bytes of a window', async () => {
+    const storage = createLocalStorage(root);
+    const object = await storage.open('clip__1.mp4');
+    expect(object?.meta.size).toBe(content.length);
+    expect(object?.meta.etag).toMatch(/^"[0-9a-f]+-[0-9a-f]+-[0-9a-f]+"$/);
+    const bytes = await collect(object?.read({ start: 1000, end: 200_000 }));
+    expect(bytes.equals(content.subarray(1000, 200_001))).toBe(true);
+    await object?.close();
+  });
+
+  it('reads in 64 KiB chunks', async () => {
+    const object = await createLocalStorage(root).open('clip__1.mp4');
+    const sizes: number[] = [];
+    for await (const chunk of object?.read({ start: 0, end: content.length - 1 }) ?? []) sizes.push((chunk as Buffer).length);
+    expect(Math.max(...sizes)).toBe(65_536);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(content.length);
+    await object?.close();
+  });
+
+  it('serves Unicode names with spaces, and symlinks that stay inside the root', async () => {
+    const storage = createLocalStorage(root);
+    for (const key of ['Ñandú con espacios__3.webm', 'alias.mp4', 'alias-inner.mp4', 'empty__2.mp4']) {
+      const object = await storage.open(key);
+      expect(object, key).toBeDefined();
+      await object?.close();
+    }
+  });
+
+  it.each(['escape.mp4', 'relative-escape.mp4', 'dangling.mp4', 'missing.mp4', 'folder.mp4', 'pipe.mp4', '../secret/passwd', 'escape-dir', '.', '..'])(
+    'does not serve %s',
+    async (key) => {
+      expect(await createLocalStorage(root).open(key)).toBeUndefined();
+    },
+  );
+
+  it('finds nothing when the root does not exist', async () => {
+    expect(await createLocalStorage(join(base, 'nope')).open('clip__1.mp4')).toBeUndefined();
+  });
+
+  it('changes the ETag when a file is replaced, and keeps serving the opened version', async () => {
+    const storage = createLocalStorage(root);
+    await writeFile(join(root, 'swap.mp4'), 'version one');
+    const first = await storage.open('swap.mp4');
+    await writeFile(join(root, 'swap.tmp'), 'version two!');
+    await rename(join(root, 'swap.tmp'), join(root, 'swap.mp4'));
+    const second = await storage.open('swap.mp4');
+    expect(second?.meta.etag).not.toBe(first?.meta.etag);
+    expect((await collect(first?.read({ start: 0, end: 10 }))).toString()).toBe('version one');
+    expect((await collect(second?.read({ start: 0, end: 11 }))).toString()).toBe('version two!');
+    await first?.close();
+    await second?.close();
+  });
+
+  it('closes the file on every path: end, early destroy, error, never read', async () => {
+    const storage = createLocalStorage(root);
+    const before = fdsUnder(root).length;
+
+    const ended = await storage.open('clip__1.mp4');
+    await collect(ended?.read({ start: 0, end: 99 }));
+    await ended?.close();
+
+    const destroyed = await storage.open('clip__1.mp4');
+    const stream = destroyed?.read({ start: 0, end: content.length - 1 });
+    stream?.once('data', () => stream.destroy());
+    await new Promise((resolve) => stream?.once('close', resolve));
+    await destroyed?.close();
+
+    const unread = await storage.open('clip__1.mp4');
+    await unread?.close();
+    await unread?.close(); // idempotent
+
+    for (let i = 0; i < 200; i += 1) await (await storage.open('clip__1.mp4'))?.close();
+    await sleep(10);
+    expect(fdsUnder(root).length).toBe(before);
+  });
+});
