@@ -88,13 +88,13 @@ export function isStreamingHandler(handler: unknown): handler is StreamingHandle
   return typeof handler === 'function' && (handler as unknown as Record<symbol, unknown>)[STREAMING] === 'response';
 }
 
-/** Defines the `awslambda` global (as the managed runtime does) unless a real one is there. */
+/**
+ * Defines `awslambda.streamifyResponse` and `awslambda.HttpResponseStream`, as the managed runtime
+ * does. Merged into an existing `awslambda` object: the AWS SDK's invoke store creates one too.
+ */
 export function installRuntimeGlobal(): void {
-  const scope = globalThis as { awslambda?: { __emulated?: boolean } };
-  if (scope.awslambda?.__emulated) return;
-  // serverless-offline defines its own `awslambda` whose handlers are called as (event, context,
-  // callback); ours replaces it in this process so the handler gets a real response stream.
-  scope.awslambda = { HttpResponseStream, streamifyResponse, __emulated: true } as { __emulated: boolean };
+  const scope = globalThis as { awslambda?: Record<string, unknown> };
+  scope.awslambda = Object.assign(scope.awslambda ?? {}, { HttpResponseStream, streamifyResponse });
 }
 
 /** The HTTP answer the Function URL front end makes of the bytes a streaming handler wrote. */

@@ -45,6 +45,19 @@ export async function startUrlServer(options: UrlServerOptions): Promise<Running
   const server = createServer((req, res) => {
     void invoke(options, req, res, log);
   });
+  // Requests Node's parser refuses (raw spaces or control characters in the target, headers over
+  // 16 KB) never reach the function; answer them in the endpoint's JSON shape all the same.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || (error as { bytesParsed?: number }).bytesParsed === 0) {
+      socket.destroy();
+      return;
+    }
+    const [status, reason] = error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : [400, 'Bad Request'];
+    const body = JSON.stringify({ detail: reason });
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host ?? '127.0.0.1', () => {
@@ -68,6 +81,9 @@ export async function startUrlServer(options: UrlServerOptions): Promise<Running
 async function invoke(options: UrlServerOptions, req: IncomingMessage, res: ServerResponse, log: (m: string) => void) {
   const { fn } = options;
   const responseStream = new RuntimeResponseStream(responseSink(res, options.remapContentLength === true));
+  // Destroying the stream (client gone, timeout) emits 'error'; the handler may not be listening
+  // yet (or any more), and an unheard 'error' would bring the whole server down.
+  responseStream.on('error', () => undefined);
   res.on('close', () => {
     if (!res.writableFinished) responseStream.destroy(new Error('client closed the connection'));
   });

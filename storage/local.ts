@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { open, realpath, type FileHandle } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { CHUNK_SIZE, type ByteWindow, type ObjectMeta, type Storage, type StoredObject } from './types';
 
 /** Errors that mean "there is nothing here we may serve", as opposed to a fault of the disk. */
@@ -56,16 +56,54 @@ function openedFile(handle: FileHandle, meta: ObjectMeta): StoredObject {
   let closing: Promise<void> | undefined;
   return {
     meta,
-    read(window: ByteWindow): Readable {
-      // autoClose off: the descriptor outlives each window (multipart reads several) and is
-      // closed once, by close(), which waits for reads still in flight.
-      return handle.createReadStream({ start: window.start, end: window.end, highWaterMark: CHUNK_SIZE, autoClose: false });
-    },
+    read: (window) => new WindowReader(handle, window),
     close() {
+      // FileHandle.close() waits for reads still in flight, so no read can hit a reused descriptor.
       closing ??= handle.close().catch(() => undefined);
       return closing;
     },
   };
+}
+
+/**
+ * Reads one window from a descriptor it does not own. fs.ReadStream closes its descriptor when it
+ * is destroyed, even with autoClose: false, which would break the next window of a multipart
+ * answer; this reader only stops. Chunks are 64 KiB, each read at an explicit position.
+ */
+class WindowReader extends Readable {
+  #position: number;
+  readonly #end: number;
+
+  constructor(
+    private readonly handle: FileHandle,
+    window: ByteWindow,
+  ) {
+    super({ highWaterMark: CHUNK_SIZE });
+    this.#position = window.start;
+    this.#end = window.end;
+  }
+
+  override _read(): void {
+    const size = Math.min(CHUNK_SIZE, this.#end - this.#position + 1);
+    if (size <= 0) {
+      this.push(null);
+      return;
+    }
+    const buffer = Buffer.allocUnsafe(size);
+    this.handle.read(buffer, 0, size, this.#position).then(
+      ({ bytesRead }) => {
+        if (this.destroyed) return;
+        // A file that shrank ends early; the core turns the short body into an error.
+        if (bytesRead === 0) {
+          this.push(null);
+          return;
+        }
+        this.#position += bytesRead;
+        this.push(bytesRead === size ? buffer : buffer.subarray(0, bytesRead));
+      },
+      (error: unknown) => this.destroy(error as Error),
+    );
+  }
 }
 
 async function absent<T>(promise: Promise<T>): Promise<T | undefined> {

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { installRuntimeGlobal, isStreamingHandler, type StreamingHandler } from '../../local/lambda-runtime';
-import { captureRuntimeStream, fakeContext } from '../support/runtime-capture';
+import type { Context } from 'aws-lambda';
+import { captureResponseStream } from '../../local/buffered-invoke';
 import { EVENTS_DIR, SAMPLE_NAME, SAMPLE_PATH } from '../support/paths';
 
 let dir: string;
@@ -27,10 +28,12 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+const context = { functionName: 'test', getRemainingTimeInMillis: () => 30_000 } as Context;
+
 async function invoke(event: LambdaFunctionURLEvent) {
-  const capture = captureRuntimeStream();
-  await handler(event, capture.stream, fakeContext);
-  return capture.decoded();
+  const capture = captureResponseStream();
+  await handler(event, capture.stream, context);
+  return capture.result();
 }
 
 async function loadEvent(name: string): Promise<LambdaFunctionURLEvent> {

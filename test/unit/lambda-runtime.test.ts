@@ -1,12 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { installRuntimeGlobal, PRELUDE_CONTENT_TYPE } from '../../local/lambda-runtime';
-import { captureRuntimeStream } from '../support/runtime-capture';
+import { captureResponseStream } from '../../local/buffered-invoke';
 
 beforeAll(() => installRuntimeGlobal());
 
 describe('the emulated runtime response stream', () => {
   it('writes JSON.stringify(prelude), 8 NUL bytes, then the body, under the prelude content type', async () => {
-    const capture = captureRuntimeStream();
+    const capture = captureResponseStream();
     const out = awslambda.HttpResponseStream.from(capture.stream, { statusCode: 206, headers: { 'content-range': 'bytes 0-1/9' } });
     out.write('ab');
     out.end();
@@ -14,40 +14,41 @@ describe('the emulated runtime response stream', () => {
     const prelude = JSON.stringify({ statusCode: 206, headers: { 'content-range': 'bytes 0-1/9' } });
     expect(capture.contentType()).toBe(PRELUDE_CONTENT_TYPE);
     expect(capture.raw().equals(Buffer.concat([Buffer.from(prelude), Buffer.alloc(8), Buffer.from('ab')]))).toBe(true);
-    expect(capture.decoded()).toEqual({
+    expect(capture.result()).toEqual({
       head: { statusCode: 206, headers: { 'content-range': 'bytes 0-1/9' }, cookies: [] },
       body: Buffer.from('ab'),
+      aborted: false,
     });
   });
 
   it('like the real runtime (issue #97), loses status and headers when ended without a write', async () => {
-    const capture = captureRuntimeStream();
+    const capture = captureResponseStream();
     const out = awslambda.HttpResponseStream.from(capture.stream, { statusCode: 304, headers: { etag: '"x"' } });
     out.end();
     await new Promise((resolve) => out.once('finish', resolve));
     expect(capture.raw().length).toBe(0);
-    expect(capture.decoded().head.statusCode).toBe(200);
-    expect(capture.decoded().head.headers.etag).toBeUndefined();
+    expect(capture.result().head.statusCode).toBe(200);
+    expect(capture.result().head.headers.etag).toBeUndefined();
   });
 
   it('keeps them when an empty chunk is written before end()', async () => {
-    const capture = captureRuntimeStream();
+    const capture = captureResponseStream();
     const out = awslambda.HttpResponseStream.from(capture.stream, { statusCode: 304, headers: { etag: '"x"' } });
     out.write(new Uint8Array(0));
     out.end();
     await new Promise((resolve) => out.once('finish', resolve));
-    expect(capture.decoded().head).toEqual({ statusCode: 304, headers: { etag: '"x"' }, cookies: [] });
-    expect(capture.decoded().body.length).toBe(0);
+    expect(capture.result().head).toEqual({ statusCode: 304, headers: { etag: '"x"' }, cookies: [] });
+    expect(capture.result().body.length).toBe(0);
   });
 
   it('refuses a content type change after the first write, as the runtime does', () => {
-    const capture = captureRuntimeStream();
+    const capture = captureResponseStream();
     capture.stream.write('x');
     expect(() => capture.stream.setContentType('text/plain')).toThrow('too late');
   });
 
   it('decodes a prelude split across many chunks', async () => {
-    const capture = captureRuntimeStream();
+    const capture = captureResponseStream();
     const out = awslambda.HttpResponseStream.from(capture.stream, { statusCode: 416, headers: { a: 'b' } });
     out.write(new Uint8Array(0));
     out.end('{}');

@@ -50,6 +50,16 @@ describe('local storage', () => {
     await object?.close();
   });
 
+  it('keeps the descriptor for further windows after one is destroyed half way (multipart)', async () => {
+    const object = await createLocalStorage(root).open('clip__1.mp4');
+    const first = object?.read({ start: 0, end: content.length - 1 });
+    await new Promise<void>((resolve) => first?.once('data', () => resolve()));
+    first?.destroy();
+    const second = await collect(object?.read({ start: 5, end: 70_004 }));
+    expect(second.equals(content.subarray(5, 70_005))).toBe(true);
+    await object?.close();
+  });
+
   it('reads in 64 KiB chunks', async () => {
     const object = await createLocalStorage(root).open('clip__1.mp4');
     const sizes: number[] = [];

@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { chromium, type Browser } from 'playwright-core';
+import { SAMPLE_NAME } from '../support/paths';
+import { WEBM_NAME } from '../support/fixtures';
+import { CHROMIUM_ARGS, requireTool } from '../support/tools';
+
+const run = promisify(execFile);
+const { url, downloads } = inject('offline');
+const at = (name: string) => `${url}/api/stream/${encodeURIComponent(name)}`;
+
+describe('real clients through npm start', () => {
+  let browser: Browser;
+  let work: string;
+
+  beforeAll(async () => {
+    browser = await chromium.launch({ executablePath: requireTool('/usr/bin/chromium', 'chromium'), args: CHROMIUM_ARGS });
+    work = await mkdtemp(join(tmpdir(), 'clients-'));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it.each([
+    ['the sample MP4 (moov at the end)', SAMPLE_NAME, true],
+    ['a WebM', WEBM_NAME, false],
+  ])('Chromium plays %s, seeks to 80 percent and keeps playing', async (_label, name, indexAtEnd) => {
+    const page = await browser.newPage();
+    const ranges: Array<{ range: string | undefined; status: number }> = [];
+    page.on('response', (response) => {
+      if (response.url().includes('/api/stream/')) ranges.push({ range: response.request().headers().range, status: response.status() });
+    });
+    // Same origin as the video: a page of the server itself (its 404 JSON is as good as any).
+    await page.goto(`${url}/`);
+    const result = await page.evaluate(async (src) => {
+      const waitFor = (test: () => boolean, what: string, ms = 20_000) =>
+        new Promise<void>((resolve, reject) => {
+          const started = performance.now();
+          const tick = () => {
+            if (test()) resolve();
+            else if (performance.now() - started > ms) reject(new Error(`timed out waiting for ${what}`));
+            else requestAnimationFrame(tick);
+          };
+          tick();
+        });
+      const video = document.createElement('video');
+      video.muted = true;
+      video.src = src;
+      document.body.append(video);
+      await video.play();
+      await waitFor(() => video.currentTime > 0.5, 'playback');
+      const target = video.duration * 0.8;
+      const seeked = new Promise((resolve) => video.addEventListener('seeked', resolve, { once: true }));
+      video.currentTime = target;
+      await seeked;
+      await waitFor(() => video.currentTime > target + 0.5 && !video.paused, 'playback after the seek');
+      return { duration: video.duration, target, currentTime: video.currentTime, error: video.error?.code ?? null };
+    }, at(name));
+    await page.close();
+    expect(result.error).toBeNull();
+    expect(result.duration).toBeGreaterThan(11);
+    expect(result.currentTime).toBeGreaterThan(result.target);
+    // Chromium fetched the media with range requests and got partial answers.
+    expect(ranges.length).toBeGreaterThan(0);
+    expect(ranges.every((r) => r.range !== undefined && r.status === 206)).toBe(true);
+    // With the index at the end, playing at all needs a range that does not start at 0.
+    if (indexAtEnd) expect(ranges.some((r) => !/^bytes=0-/.test(r.range ?? ''))).toBe(true);
+  });
+
+  it('ffprobe reads the duration over HTTP', async () => {
+    const ffprobe = requireTool('/usr/bin/ffprobe', 'ffmpeg');
+    const { stdout } = await run(ffprobe, ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', at(SAMPLE_NAME)]);
+    expect(Number(stdout.trim())).toBeCloseTo(12, 1);
+    const packets = await run(ffprobe, ['-v', 'error', '-count_packets', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', at(SAMPLE_NAME)]);
+    expect(packets.stderr).toBe('');
+    expect(Number(packets.stdout.trim())).toBe(300);
+  });
+
+  it('curl -C - resumes a partial download to a byte-identical file', async () => {
+    const curl = requireTool('/usr/bin/curl', 'curl');
+    const original = await readFile(join(downloads, SAMPLE_NAME));
+    const partial = join(work, 'partial.mp4');
+    await writeFile(partial, original.subarray(0, 123_457));
+    const { stdout } = await run(curl, ['-sS', '-C', '-', '-o', partial, '-w', '%{http_code}', at(SAMPLE_NAME)]);
+    expect(stdout).toBe('206');
+    expect((await readFile(partial)).equals(original)).toBe(true);
+  });
+});

@@ -1,0 +1,39 @@
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { copyFile, mkdtemp, open, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SAMPLE_NAME, SAMPLE_PATH } from './paths';
+
+export const BIG_NAME = 'Big_Random__9d8c7b6a-0000-4000-8000-000000000001.mp4';
+export const BIG_SIZE = 24 * 1024 * 1024 + 12_345;
+export const WEBM_NAME = 'Sample_WebM__5e4d3c2b-1a09-4f8e-9d7c-6b5a4f3e2d1c.webm';
+export const UNICODE_NAME = 'Ñandú en el río — 日本語 (1)__7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d.mp4';
+export const EMPTY_NAME = 'Empty__00000000-0000-4000-8000-000000000000.mp4';
+
+/** A downloads folder with the fixtures every integration test uses; media made here, not committed. */
+export async function makeDownloads(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'downloads-'));
+  await copyFile(SAMPLE_PATH, join(dir, SAMPLE_NAME));
+  await copyFile(SAMPLE_PATH, join(dir, UNICODE_NAME));
+  await writeFile(join(dir, EMPTY_NAME), '');
+  const big = await open(join(dir, BIG_NAME), 'w');
+  for (let written = 0; written < BIG_SIZE; ) {
+    const chunk = randomBytes(Math.min(1 << 20, BIG_SIZE - written));
+    await big.write(chunk);
+    written += chunk.length;
+  }
+  await big.close();
+  execFileSync('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-y',
+    '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25',
+    '-f', 'lavfi', '-i', 'sine=frequency=660:sample_rate=48000',
+    '-t', '12', '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '200k', '-g', '50',
+    '-c:a', 'libopus', '-b:a', '48k', join(dir, WEBM_NAME),
+  ]);
+  return dir;
+}
+
+export function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}

@@ -1,0 +1,61 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from './paths';
+
+export interface OfflineServer {
+  readonly url: string;
+  readonly pid: number;
+  readonly output: () => string;
+  stop(): Promise<void>;
+}
+
+const SERVERLESS = join(PROJECT_ROOT, 'node_modules', 'osls', 'bin', 'serverless.js');
+const READY = /offline-url: \S+ listening on (http:\/\/\S+)/;
+
+/**
+ * Runs what `npm start` runs (`serverless offline`), on free ports, serving `downloadsDir`. Node is
+ * spawned directly (not through npm) so that `pid` is the process that serves, whose descriptors
+ * and I/O counters the tests read.
+ */
+export async function startOffline(downloadsDir: string, env: Record<string, string> = {}, timeoutMs = 60_000): Promise<OfflineServer> {
+  const child: ChildProcess = spawn(process.execPath, [SERVERLESS, 'offline'], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', OFFLINE_LAMBDA_PORT: '0', DOWNLOADS_DIR: downloadsDir, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serverless offline did not start in ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = READY.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serverless offline exited with ${code}:\n${output}`));
+    });
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('no pid');
+  return {
+    url,
+    pid,
+    output: () => output,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        child.once('exit', () => {
+          clearTimeout(kill);
+          resolve();
+        });
+        child.kill('SIGINT');
+      }),
+  };
+}

@@ -1,0 +1,28 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          pool: 'forks',
+        },
+      },
+      {
+        // Real HTTP and real clients against `serverless offline`, started once for the run.
+        test: {
+          name: 'http',
+          include: ['test/integration/**/*.test.ts', 'test/clients/**/*.test.ts'],
+          globalSetup: ['test/support/global-offline.ts'],
+          pool: 'forks',
+          // One server is shared; files take turns so that descriptor and memory counts are theirs.
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
+    ],
+  },
+});
