@@ -48,6 +48,27 @@ describe('serveStream', () => {
     expect(stats.opens).toBe(0);
   });
 
+  it('abusive Range headers never cost more storage reading than the file once', async () => {
+    const big = Buffer.alloc(100_000, 7);
+    const headers = [
+      `bytes=${Array.from({ length: 500 }, (_, i) => `${i}-${i + 1}`).join(',')}`,
+      `bytes=${Array.from({ length: 500 }, (_, i) => `${i * 150}-${i * 150}`).join(',')}`,
+      `bytes=${Array.from({ length: 300 }, () => '0-').join(',')}`,
+      `bytes=${Array.from({ length: 300 }, () => '-100000').join(',')}`,
+      `bytes=${Array.from({ length: 300 }, (_, i) => `${i * 300}-${i * 300 + 299}`).join(',')}`,
+      `bytes=0-49999,50000-99999,${Array.from({ length: 200 }, (_, i) => `${i}-${99_999 - i}`).join(',')}`,
+    ];
+    for (const range of headers) {
+      const { storage, stats } = memoryStorage({ 'a__1.mp4': big });
+      const res = await serveStream(request('/api/stream/a__1.mp4', 'GET', { range }), storage, quiet);
+      const body = await collect(res.body);
+      expect([200, 206]).toContain(res.status);
+      expect(stats.bytesRead, range.slice(0, 40)).toBeLessThanOrEqual(big.length);
+      expect(stats.reads).toBeLessThanOrEqual(DEFAULT_SERVE_OPTIONS.maxParts);
+      expect(body.length).toBeLessThanOrEqual(big.length);
+    }
+  });
+
   it('HEAD opens and closes the file but reads nothing', async () => {
     const { storage, stats } = memoryStorage({ 'a__1.mp4': file });
     const res = await serveStream(request('/api/stream/a__1.mp4', 'head'), storage, quiet);
