@@ -55,6 +55,7 @@ export const MESSAGES = {
   noRoute: 'Not Found',
   methodNotAllowed: 'Method Not Allowed',
   internal: 'Internal Server Error',
+  storageUnavailable: 'Almacenamiento no disponible',
 } as const;
 
 export function jsonError(status: number, detail: string, extra: Headers = {}): ResponsePlan {
@@ -70,6 +71,18 @@ export function jsonError(status: number, detail: string, extra: Headers = {}): 
   };
 }
 
+/** 304: the validators a 200 would carry, no body (RFC 9110 §15.4.5). */
+export function notModified(etag: string | undefined, lastModified: number | undefined): ResponsePlan {
+  const headers: Headers = {};
+  if (etag !== undefined) headers.etag = etag;
+  if (lastModified !== undefined) headers['last-modified'] = formatHttpDate(lastModified);
+  return { status: 304, headers, body: { kind: 'none' } };
+}
+
+export function rangeNotSatisfiable(size: number): ResponsePlan {
+  return jsonError(416, MESSAGES.unsatisfiable, { 'accept-ranges': 'bytes', 'content-range': `bytes */${size}` });
+}
+
 export function planResponse(
   method: 'GET' | 'HEAD',
   headers: HeaderBag,
@@ -83,17 +96,13 @@ export function planResponse(
 
 function planGet(method: 'GET' | 'HEAD', headers: HeaderBag, rep: Representation, options: PlanOptions): ResponsePlan {
   const validators = validatorsOf(rep.etag, rep.lastModified);
-  const validatorHeaders: Headers = {
-    etag: rep.etag,
-    'last-modified': formatHttpDate(rep.lastModified),
-  };
-
   const precondition = evaluatePreconditions(method, headers, validators);
   if (precondition === 'failed') return jsonError(412, MESSAGES.preconditionFailed);
-  if (precondition === 'not-modified') return { status: 304, headers: validatorHeaders, body: { kind: 'none' } };
+  if (precondition === 'not-modified') return notModified(rep.etag, rep.lastModified);
 
   const common: Headers = {
-    ...validatorHeaders,
+    etag: rep.etag,
+    'last-modified': formatHttpDate(rep.lastModified),
     'accept-ranges': 'bytes',
     'x-content-type-options': 'nosniff',
   };
@@ -113,12 +122,7 @@ function planGet(method: 'GET' | 'HEAD', headers: HeaderBag, rep: Representation
   const parsed = parseRangeHeader(range);
   if (parsed.kind === 'ignore') return whole;
   const resolved = resolveRanges(parsed.specs, rep.size);
-  if (resolved.kind === 'unsatisfiable') {
-    return jsonError(416, MESSAGES.unsatisfiable, {
-      'accept-ranges': 'bytes',
-      'content-range': `bytes */${rep.size}`,
-    });
-  }
+  if (resolved.kind === 'unsatisfiable') return rangeNotSatisfiable(rep.size);
   if (resolved.kind === 'whole') return whole;
 
   const [first, ...others] = resolved.windows;

@@ -1,10 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { finished, type Readable } from 'node:stream';
-import type { Storage, StoredObject } from '../storage/types';
+import { StorageUnavailableError, type OpenResult, type ReadIntent, type Storage, type StoredObject } from '../storage/types';
 import { multipartBody, readWindow } from './body';
 import { contentTypeFor } from './content-type';
-import { DEFAULT_MAX_PARTS, jsonError, MESSAGES, planResponse, type Headers, type PlanOptions, type ResponsePlan } from './plan';
-import type { StreamRequest } from './request';
+import { planIntent } from './intent';
+import {
+  DEFAULT_MAX_PARTS,
+  jsonError,
+  MESSAGES,
+  notModified,
+  planResponse,
+  rangeNotSatisfiable,
+  type Headers,
+  type PlanOptions,
+  type ResponsePlan,
+} from './plan';
+import { parseRangeHeader, resolveRanges } from './range';
+import type { HeaderBag, StreamRequest } from './request';
 import { matchStreamRoute } from './route';
 
 /** An answer ready for any adapter: status, header fields, and a body that must be consumed or destroyed. */
@@ -27,6 +39,7 @@ export const DEFAULT_SERVE_OPTIONS: ServeOptions = {
 };
 
 const ALLOW = 'GET, HEAD';
+const NO_CONDITIONS: ReadIntent['conditions'] = {};
 
 /** The whole endpoint: route, validate, open, decide, and attach the bytes the decision names. */
 export async function serveStream(
@@ -35,27 +48,73 @@ export async function serveStream(
   options: ServeOptions = DEFAULT_SERVE_OPTIONS,
 ): Promise<StreamResponse> {
   const route = matchStreamRoute(request.rawPath);
-  if (route.kind === 'no-route') return withoutStorage(jsonError(404, MESSAGES.noRoute));
+  if (route.kind === 'no-route') return withoutObject(jsonError(404, MESSAGES.noRoute));
   const method = request.method.toUpperCase();
   if (method !== 'GET' && method !== 'HEAD') {
-    return withoutStorage(jsonError(405, MESSAGES.methodNotAllowed, { allow: ALLOW }));
+    return withoutObject(jsonError(405, MESSAGES.methodNotAllowed, { allow: ALLOW }));
   }
-  if (route.kind === 'bad-name') return withoutStorage(jsonError(400, MESSAGES.badName));
+  if (route.kind === 'bad-name') return withoutObject(jsonError(400, MESSAGES.badName));
 
-  let object: StoredObject | undefined;
   try {
-    object = await storage.open(route.name);
+    return await openAndPlan(method, request.headers, route.name, storage, options);
   } catch (error) {
-    options.logError(`storage could not open ${JSON.stringify(route.name)}`, error);
-    return withoutStorage(jsonError(500, MESSAGES.internal));
+    if (error instanceof StorageUnavailableError) {
+      options.logError(`storage unavailable (${error.reason}) for ${JSON.stringify(route.name)}`, error);
+      const busy = error.reason === 'throttled' || error.reason === 'timeout';
+      return withoutObject(jsonError(busy ? 503 : 502, MESSAGES.storageUnavailable, busy ? { 'retry-after': '1' } : {}));
+    }
+    options.logError(`storage failed for ${JSON.stringify(route.name)}`, error);
+    return withoutObject(jsonError(500, MESSAGES.internal));
   }
-  if (object === undefined) return withoutStorage(jsonError(404, MESSAGES.notFound));
-
-  const plan = planResponse(method, request.headers, { ...object.meta, contentType: contentTypeFor(route.name) }, options);
-  return attachBody(plan, object);
 }
 
-function withoutStorage(plan: ResponsePlan): StreamResponse {
+/**
+ * Asks storage with the intent the headers imply, then plans with the metadata it returns. Storage
+ * may have evaluated conditions itself (S3 does); the core re-evaluates them on the metadata of a
+ * found object, so the two can only differ in cost.
+ */
+async function openAndPlan(
+  method: 'GET' | 'HEAD',
+  headers: HeaderBag,
+  key: string,
+  storage: Storage,
+  options: ServeOptions,
+): Promise<StreamResponse> {
+  const { intent, ifMatchFromIfRange } = planIntent(method, headers);
+  let opened: OpenResult = await storage.open(key, intent);
+
+  if (opened.status === 'precondition-failed' && ifMatchFromIfRange) {
+    // The If-Range validator is stale: the whole current object, with the other conditions.
+    const { ifMatch: _stale, ...others } = intent.conditions;
+    opened = await storage.open(key, { body: { kind: 'whole' }, conditions: others });
+  }
+  if (opened.status === 'unsatisfiable') {
+    const specs = headers.range === undefined ? undefined : parseRangeHeader(headers.range);
+    if (specs?.kind === 'bytes' && resolveRanges(specs.specs, opened.size).kind === 'unsatisfiable') {
+      return withoutObject(rangeNotSatisfiable(opened.size));
+    }
+    // Storage refuses what RFC 9110 allows (a suffix of an empty object): plan from metadata.
+    opened = await storage.open(key, { body: { kind: 'none' }, conditions: NO_CONDITIONS });
+  }
+
+  switch (opened.status) {
+    case 'missing':
+      return withoutObject(jsonError(404, MESSAGES.notFound));
+    case 'not-modified':
+      return withoutObject(notModified(opened.etag, opened.lastModified));
+    case 'precondition-failed':
+      return withoutObject(jsonError(412, MESSAGES.preconditionFailed));
+    case 'unsatisfiable':
+      return withoutObject(rangeNotSatisfiable(opened.size));
+    case 'found': {
+      const { object } = opened;
+      const plan = planResponse(method, headers, { ...object.meta, contentType: contentTypeFor(key) }, options);
+      return attachBody(plan, object);
+    }
+  }
+}
+
+function withoutObject(plan: ResponsePlan): StreamResponse {
   return { status: plan.status, headers: plan.headers, body: plan.body.kind === 'json' ? Buffer.from(plan.body.text) : undefined };
 }
 
@@ -68,7 +127,7 @@ function attachBody(plan: ResponsePlan, object: StoredObject): StreamResponse {
 
   if (stream === undefined) {
     void object.close();
-    return withoutStorage(plan);
+    return withoutObject(plan);
   }
   finished(stream, () => void object.close());
   return { status: plan.status, headers: plan.headers, body: stream };

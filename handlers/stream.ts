@@ -4,8 +4,8 @@ import { storageFromEnv } from '../storage/from-env';
 import { requestFromUrlEvent } from './function-url';
 import { writeStreamingResponse } from './response-stream';
 
-// Once per container, outside the handler: every invocation reuses the backend.
-const storage = storageFromEnv(process.env);
+// Once per container, at init: every invocation reuses the backend (and the S3 client's sockets).
+const storage = await storageFromEnv(process.env);
 
 /** GET|HEAD /api/stream/{filename} behind a Function URL with InvokeMode RESPONSE_STREAM. */
 export const handler = awslambda.streamifyResponse<LambdaFunctionURLEvent>(async (event, responseStream) => {

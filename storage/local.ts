@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { open, realpath, type FileHandle } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
-import { CHUNK_SIZE, type ByteWindow, type ObjectMeta, type Storage, type StoredObject } from './types';
+import { CHUNK_SIZE, type ByteWindow, type ObjectMeta, type OpenResult, type Storage, type StoredObject } from './types';
 
 /** Errors that mean "there is nothing here we may serve", as opposed to a fault of the disk. */
 const ABSENT = new Set(['ENOENT', 'ENOTDIR', 'ELOOP', 'EACCES', 'EPERM', 'ENAMETOOLONG', 'EISDIR']);
@@ -17,39 +17,47 @@ const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBL
  * only if that is inside the real root: a symlink may point elsewhere in the root, never out of it.
  * The file is opened once per request and every window is read from that descriptor, so all the
  * bytes of one response come from the file that was stat'ed, even if it is replaced meanwhile.
+ * Reading the metadata costs no more than any request would, so the read intent is not needed: the
+ * core evaluates every condition itself.
  */
 export function createLocalStorage(root: string): Storage {
   const absoluteRoot = resolve(root);
+  const missing: OpenResult = { status: 'missing' };
   return {
     async open(key) {
-      if (key.includes('/') || key.includes('\\') || key.includes('\0') || key.startsWith('.')) return undefined;
-      const realRoot = await absent(realpath(absoluteRoot));
-      if (realRoot === undefined) return undefined;
-      const real = await absent(realpath(join(realRoot, key)));
-      const inside = realRoot.endsWith(sep) ? realRoot : realRoot + sep;
-      if (real === undefined || !real.startsWith(inside)) return undefined;
-      const handle = await absent(open(real, OPEN_FLAGS));
-      if (handle === undefined) return undefined;
-      try {
-        const stats = await handle.stat({ bigint: true });
-        if (!stats.isFile()) {
-          await handle.close();
-          return undefined;
-        }
-        const meta: ObjectMeta = {
-          size: Number(stats.size),
-          // Strong: size, nanosecond mtime and inode change with any rewrite or replacement. (The
-          // `etag` package would mark a stat-based tag weak, and a weak tag disables If-Range.)
-          etag: `"${stats.size.toString(16)}-${stats.mtimeNs.toString(16)}-${stats.ino.toString(16)}"`,
-          lastModified: Number(stats.mtimeMs),
-        };
-        return openedFile(handle, meta);
-      } catch (error) {
-        await handle.close();
-        throw error;
-      }
+      const object = await openFile(key);
+      return object === undefined ? missing : { status: 'found', object };
     },
   };
+
+  async function openFile(key: string): Promise<StoredObject | undefined> {
+    if (key.includes('/') || key.includes('\\') || key.includes('\0') || key.startsWith('.')) return undefined;
+    const realRoot = await absent(realpath(absoluteRoot));
+    if (realRoot === undefined) return undefined;
+    const real = await absent(realpath(join(realRoot, key)));
+    const inside = realRoot.endsWith(sep) ? realRoot : realRoot + sep;
+    if (real === undefined || !real.startsWith(inside)) return undefined;
+    const handle = await absent(open(real, OPEN_FLAGS));
+    if (handle === undefined) return undefined;
+    try {
+      const stats = await handle.stat({ bigint: true });
+      if (!stats.isFile()) {
+        await handle.close();
+        return undefined;
+      }
+      const meta: ObjectMeta = {
+        size: Number(stats.size),
+        // Strong: size, nanosecond mtime and inode change with any rewrite or replacement. (The
+        // `etag` package would mark a stat-based tag weak, and a weak tag disables If-Range.)
+        etag: `"${stats.size.toString(16)}-${stats.mtimeNs.toString(16)}-${stats.ino.toString(16)}"`,
+        lastModified: Number(stats.mtimeMs),
+      };
+      return openedFile(handle, meta);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
 }
 
 function openedFile(handle: FileHandle, meta: ObjectMeta): StoredObject {

@@ -16,25 +16,71 @@ export interface ByteWindow {
   readonly end: number;
 }
 
+/** One byte range as a single-range HTTP Range header says it, before the size is known. */
+export type RangeHint =
+  | { readonly kind: 'from'; readonly start: number; readonly end: number | undefined }
+  | { readonly kind: 'suffix'; readonly length: number };
+
+/** Preconditions a backend may evaluate in the same request, with RFC 9110 semantics. */
+export interface Conditions {
+  /** One strong entity tag. */
+  readonly ifMatch?: string;
+  /** One entity tag. */
+  readonly ifNoneMatch?: string;
+  readonly ifModifiedSince?: number;
+  readonly ifUnmodifiedSince?: number;
+}
+
+/**
+ * What the core will most likely need, said before it knows the size, so that a backend such as S3
+ * can answer with one request. A hint, not an order: the core still decides with the metadata it
+ * gets back, and reads whatever windows it decides on through `read`.
+ */
+export interface ReadIntent {
+  readonly body: { readonly kind: 'none' } | { readonly kind: 'whole' } | { readonly kind: 'range'; readonly range: RangeHint };
+  readonly conditions: Conditions;
+}
+
+export type OpenResult =
+  | { readonly status: 'found'; readonly object: StoredObject }
+  | { readonly status: 'missing' }
+  /** The backend evaluated `conditions.ifNoneMatch` / `ifModifiedSince` itself. */
+  | { readonly status: 'not-modified'; readonly etag: string | undefined; readonly lastModified: number | undefined }
+  /** The backend evaluated `conditions.ifMatch` / `ifUnmodifiedSince` itself. */
+  | { readonly status: 'precondition-failed' }
+  /** The hinted range starts at or past the end; `size` is the object's size. */
+  | { readonly status: 'unsatisfiable'; readonly size: number };
+
 /**
  * One opened file. Every byte read through it belongs to the version described by `meta`
  * (a backend that cannot guarantee that must fail the read rather than mix versions).
  */
 export interface StoredObject {
   readonly meta: ObjectMeta;
-  /** Exactly the bytes of `window`, in chunks of at most 64 KiB. May be called more than once. */
+  /** Exactly the bytes of `window`. May be called more than once (multipart). */
   read(window: ByteWindow): Readable;
-  /** Releases what `open` acquired (a file descriptor, a socket). Idempotent; never throws. */
+  /** Releases what `open` acquired (a file descriptor, a response body). Idempotent; never throws. */
   close(): Promise<void>;
 }
 
 export interface Storage {
   /**
-   * `key` is a plain file name the core has already validated. Resolves to undefined when there is
-   * no such file (or it may not be served: outside the root, not a regular file); throws only on
-   * faults of the storage itself.
+   * `key` is a plain file name the core has already validated. Throws StorageUnavailableError when
+   * the storage itself fails (after its own retries), anything else on a bug.
    */
-  open(key: string): Promise<StoredObject | undefined>;
+  open(key: string, intent: ReadIntent): Promise<OpenResult>;
+}
+
+/** Why the storage could not answer; the core turns it into a 502 or 503 without details. */
+export class StorageUnavailableError extends Error {
+  constructor(
+    readonly reason: 'throttled' | 'timeout' | 'unreachable' | 'failed',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StorageUnavailableError';
+  }
 }
 
 /** Chunk size of every body read, as the reference implementation: 64 KiB. */

@@ -1,13 +1,14 @@
 import { Readable } from 'node:stream';
-import type { ObjectMeta, Storage, StoredObject } from '../../storage/types';
+import type { ObjectMeta, ReadIntent, Storage, StoredObject } from '../../storage/types';
 
 /** A Storage over in-memory buffers, for core tests that need many files fast; it counts what it is asked. */
 export function memoryStorage(files: Record<string, Buffer>, lastModified = Date.UTC(2024, 0, 2, 3, 4, 5)) {
-  const stats = { opens: 0, closes: 0, reads: 0, bytesRead: 0 };
+  const stats = { opens: 0, closes: 0, reads: 0, bytesRead: 0, intents: [] as ReadIntent[] };
   const storage: Storage = {
-    async open(key) {
+    async open(key, intent) {
+      stats.intents.push(intent);
       const data = files[key];
-      if (data === undefined) return undefined;
+      if (data === undefined) return { status: 'missing' };
       stats.opens += 1;
       const meta: ObjectMeta = { size: data.length, etag: `"mem-${data.length}"`, lastModified };
       let closed = false;
@@ -23,7 +24,7 @@ export function memoryStorage(files: Record<string, Buffer>, lastModified = Date
           closed = true;
         },
       };
-      return object;
+      return { status: 'found', object };
     },
   };
   return { storage, stats };

@@ -5,8 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLocalStorage } from '../../storage/local';
+import type { Storage, StoredObject } from '../../storage/types';
 import { collect } from '../support/http';
 import { fdsUnder } from '../support/fds';
+
+/** The object, or undefined when the backend says the file is missing. */
+async function openObject(storage: Storage, key: string): Promise<StoredObject | undefined> {
+  const result = await storage.open(key, { body: { kind: 'whole' }, conditions: {} });
+  return result.status === 'found' ? result.object : undefined;
+}
 
 let base: string;
 let root: string;
@@ -42,7 +49,7 @@ afterAll(async () => {
 describe('local storage', () => {
   it('gives metadata and exactly the bytes of a window', async () => {
     const storage = createLocalStorage(root);
-    const object = await storage.open('clip__1.mp4');
+    const object = await openObject(storage, 'clip__1.mp4');
     expect(object?.meta.size).toBe(content.length);
     expect(object?.meta.etag).toMatch(/^"[0-9a-f]+-[0-9a-f]+-[0-9a-f]+"$/);
     const bytes = await collect(object?.read({ start: 1000, end: 200_000 }));
@@ -51,7 +58,7 @@ describe('local storage', () => {
   });
 
   it('keeps the descriptor for further windows after one is destroyed half way (multipart)', async () => {
-    const object = await createLocalStorage(root).open('clip__1.mp4');
+    const object = await openObject(createLocalStorage(root), 'clip__1.mp4');
     const first = object?.read({ start: 0, end: content.length - 1 });
     await new Promise<void>((resolve) => first?.once('data', () => resolve()));
     first?.destroy();
@@ -61,7 +68,7 @@ describe('local storage', () => {
   });
 
   it('reads in 64 KiB chunks', async () => {
-    const object = await createLocalStorage(root).open('clip__1.mp4');
+    const object = await openObject(createLocalStorage(root), 'clip__1.mp4');
     const sizes: number[] = [];
     for await (const chunk of object?.read({ start: 0, end: content.length - 1 }) ?? []) sizes.push((chunk as Buffer).length);
     expect(Math.max(...sizes)).toBe(65_536);
@@ -72,7 +79,7 @@ describe('local storage', () => {
   it('serves Unicode names with spaces, and symlinks that stay inside the root', async () => {
     const storage = createLocalStorage(root);
     for (const key of ['Ñandú con espacios__3.webm', 'alias.mp4', 'alias-inner.mp4', 'empty__2.mp4']) {
-      const object = await storage.open(key);
+      const object = await openObject(storage, key);
       expect(object, key).toBeDefined();
       await object?.close();
     }
@@ -81,21 +88,21 @@ describe('local storage', () => {
   it.each(['escape.mp4', 'relative-escape.mp4', 'dangling.mp4', 'missing.mp4', 'folder.mp4', 'pipe.mp4', '../secret/passwd', 'escape-dir', '.', '..'])(
     'does not serve %s',
     async (key) => {
-      expect(await createLocalStorage(root).open(key)).toBeUndefined();
+      expect(await openObject(createLocalStorage(root), key)).toBeUndefined();
     },
   );
 
   it('finds nothing when the root does not exist', async () => {
-    expect(await createLocalStorage(join(base, 'nope')).open('clip__1.mp4')).toBeUndefined();
+    expect(await openObject(createLocalStorage(join(base, 'nope')), 'clip__1.mp4')).toBeUndefined();
   });
 
   it('changes the ETag when a file is replaced, and keeps serving the opened version', async () => {
     const storage = createLocalStorage(root);
     await writeFile(join(root, 'swap.mp4'), 'version one');
-    const first = await storage.open('swap.mp4');
+    const first = await openObject(storage, 'swap.mp4');
     await writeFile(join(root, 'swap.tmp'), 'version two!');
     await rename(join(root, 'swap.tmp'), join(root, 'swap.mp4'));
-    const second = await storage.open('swap.mp4');
+    const second = await openObject(storage, 'swap.mp4');
     expect(second?.meta.etag).not.toBe(first?.meta.etag);
     expect((await collect(first?.read({ start: 0, end: 10 }))).toString()).toBe('version one');
     expect((await collect(second?.read({ start: 0, end: 11 }))).toString()).toBe('version two!');
@@ -107,21 +114,21 @@ describe('local storage', () => {
     const storage = createLocalStorage(root);
     const before = fdsUnder(root).length;
 
-    const ended = await storage.open('clip__1.mp4');
+    const ended = await openObject(storage, 'clip__1.mp4');
     await collect(ended?.read({ start: 0, end: 99 }));
     await ended?.close();
 
-    const destroyed = await storage.open('clip__1.mp4');
+    const destroyed = await openObject(storage, 'clip__1.mp4');
     const stream = destroyed?.read({ start: 0, end: content.length - 1 });
     stream?.once('data', () => stream.destroy());
     await new Promise((resolve) => stream?.once('close', resolve));
     await destroyed?.close();
 
-    const unread = await storage.open('clip__1.mp4');
+    const unread = await openObject(storage, 'clip__1.mp4');
     await unread?.close();
     await unread?.close(); // idempotent
 
-    for (let i = 0; i < 200; i += 1) await (await storage.open('clip__1.mp4'))?.close();
+    for (let i = 0; i < 200; i += 1) await (await openObject(storage, 'clip__1.mp4'))?.close();
     await sleep(10);
     expect(fdsUnder(root).length).toBe(before);
   });

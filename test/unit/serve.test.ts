@@ -92,9 +92,12 @@ describe('serveStream', () => {
     const shortStorage: Storage = {
       async open() {
         return {
-          meta: { size: 100, etag: '"x"', lastModified: 0 },
-          read: () => Readable.from([Buffer.alloc(60)]),
-          close: async () => undefined,
+          status: 'found',
+          object: {
+            meta: { size: 100, etag: '"x"', lastModified: 0 },
+            read: () => Readable.from([Buffer.alloc(60)]),
+            close: async () => undefined,
+          },
         };
       },
     };

@@ -1,0 +1,89 @@
+import type { Conditions, RangeHint, ReadIntent } from '../storage/types';
+import { parseEntityTag, parseEntityTagList } from './entity-tag';
+import { parseHttpDate } from './http-date';
+import { parseRangeHeader } from './range';
+import type { HeaderBag } from './request';
+
+/** What to ask storage for, and what a 412 from it would mean. */
+export interface PlannedIntent {
+  readonly intent: ReadIntent;
+  /**
+   * The If-Range entity tag was sent as `ifMatch`: a 412 then only means the range is stale, and
+   * the answer is the whole current object.
+   */
+  readonly ifMatchFromIfRange: boolean;
+}
+
+/**
+ * Translates request headers into a storage intent (pure). Only what a backend can evaluate with
+ * the same meaning is passed on: one strong entity tag, valid dates, one well-formed range, and
+ * never a field RFC 9110 §13.2.2 says to ignore (If-Unmodified-Since beside If-Match,
+ * If-Modified-Since beside If-None-Match). The core evaluates everything again on the metadata it
+ * gets back, so leaving a condition out costs bytes, never correctness.
+ */
+export function planIntent(method: 'GET' | 'HEAD', headers: HeaderBag): PlannedIntent {
+  const conditions: { -readonly [K in keyof Conditions]: Conditions[K] } = {};
+  const ifMatchField = headers['if-match'] === undefined ? undefined : parseEntityTagList(headers['if-match']);
+  if (ifMatchField !== undefined) {
+    const only = singleTag(ifMatchField);
+    if (only !== undefined && !only.weak) conditions.ifMatch = only.opaque;
+  } else {
+    const since = dateOf(headers['if-unmodified-since']);
+    if (since !== undefined) conditions.ifUnmodifiedSince = since;
+  }
+  const ifNoneMatchField = headers['if-none-match'] === undefined ? undefined : parseEntityTagList(headers['if-none-match']);
+  if (ifNoneMatchField !== undefined) {
+    // Weak comparison: W/"x" matches "x", which is what storage's own comparison with "x" gives.
+    const only = singleTag(ifNoneMatchField);
+    if (only !== undefined) conditions.ifNoneMatch = only.opaque;
+  } else {
+    const since = dateOf(headers['if-modified-since']);
+    if (since !== undefined) conditions.ifModifiedSince = since;
+  }
+
+  const whole = (): PlannedIntent => ({ intent: { body: { kind: 'whole' }, conditions }, ifMatchFromIfRange: false });
+  if (method === 'HEAD') return { intent: { body: { kind: 'none' }, conditions }, ifMatchFromIfRange: false };
+  if (headers.range === undefined) return whole();
+  const parsed = parseRangeHeader(headers.range);
+  if (parsed.kind === 'ignore') return whole();
+  // Several ranges: metadata first, then one read per part.
+  const [spec, ...more] = parsed.specs;
+  if (spec === undefined || more.length > 0) return { intent: { body: { kind: 'none' }, conditions }, ifMatchFromIfRange: false };
+
+  let range: RangeHint;
+  if (spec.kind === 'int') {
+    // Past 2^53 a start is past the end of any object: ask for the size alone, for the 416.
+    if (!Number.isSafeInteger(spec.first)) return { intent: { body: { kind: 'none' }, conditions }, ifMatchFromIfRange: false };
+    range = { kind: 'from', start: spec.first, end: spec.last !== undefined && Number.isSafeInteger(spec.last) ? spec.last : undefined };
+  } else {
+    if (spec.length === 0) return { intent: { body: { kind: 'none' }, conditions }, ifMatchFromIfRange: false };
+    if (!Number.isSafeInteger(spec.length)) return whole();
+    range = { kind: 'suffix', length: spec.length };
+  }
+
+  let ifMatchFromIfRange = false;
+  const ifRange = headers['if-range']?.trim();
+  if (ifRange !== undefined) {
+    if (ifRange.startsWith('"') || ifRange.startsWith('W/')) {
+      const tag = parseEntityTag(ifRange);
+      // A weak or malformed tag never matches (RFC 9110 §13.1.5): the range will be ignored.
+      if (tag === undefined || tag.weak) return whole();
+      // Storage has one If-Match; use it for If-Range only when nothing else needs a 412.
+      if (conditions.ifMatch === undefined && conditions.ifUnmodifiedSince === undefined && ifMatchField === undefined) {
+        conditions.ifMatch = tag.opaque;
+        ifMatchFromIfRange = true;
+      }
+    } else if (parseHttpDate(ifRange) === undefined) {
+      return whole();
+    }
+  }
+  return { intent: { body: { kind: 'range', range }, conditions }, ifMatchFromIfRange };
+}
+
+function singleTag(list: ReturnType<typeof parseEntityTagList>) {
+  return list !== undefined && list !== '*' && list.length === 1 ? list[0] : undefined;
+}
+
+function dateOf(value: string | undefined): number | undefined {
+  return value === undefined ? undefined : parseHttpDate(value);
+}
