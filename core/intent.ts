@@ -41,22 +41,24 @@ export function planIntent(method: 'GET' | 'HEAD', headers: HeaderBag): PlannedI
     if (since !== undefined) conditions.ifModifiedSince = since;
   }
 
-  const whole = (): PlannedIntent => ({ intent: { body: { kind: 'whole' }, conditions }, ifMatchFromIfRange: false });
-  if (method === 'HEAD') return { intent: { body: { kind: 'none' }, conditions }, ifMatchFromIfRange: false };
+  const only = (body: ReadIntent['body']): PlannedIntent => ({ intent: { body, conditions: oneClass(conditions) }, ifMatchFromIfRange: false });
+  const whole = () => only({ kind: 'whole' });
+  const metadata = () => only({ kind: 'none' });
+  if (method === 'HEAD') return metadata();
   if (headers.range === undefined) return whole();
   const parsed = parseRangeHeader(headers.range);
   if (parsed.kind === 'ignore') return whole();
   // Several ranges: metadata first, then one read per part.
   const [spec, ...more] = parsed.specs;
-  if (spec === undefined || more.length > 0) return { intent: { body: { kind: 'none' }, conditions }, ifMatchFromIfRange: false };
+  if (spec === undefined || more.length > 0) return metadata();
 
   let range: RangeHint;
   if (spec.kind === 'int') {
     // Past 2^53 a start is past the end of any object: ask for the size alone, for the 416.
-    if (!Number.isSafeInteger(spec.first)) return { intent: { body: { kind: 'none' }, conditions }, ifMatchFromIfRange: false };
+    if (!Number.isSafeInteger(spec.first)) return metadata();
     range = { kind: 'from', start: spec.first, end: spec.last !== undefined && Number.isSafeInteger(spec.last) ? spec.last : undefined };
   } else {
-    if (spec.length === 0) return { intent: { body: { kind: 'none' }, conditions }, ifMatchFromIfRange: false };
+    if (spec.length === 0) return metadata();
     if (!Number.isSafeInteger(spec.length)) return whole();
     range = { kind: 'suffix', length: spec.length };
   }
@@ -77,7 +79,18 @@ export function planIntent(method: 'GET' | 'HEAD', headers: HeaderBag): PlannedI
       return whole();
     }
   }
-  return { intent: { body: { kind: 'range', range }, conditions }, ifMatchFromIfRange };
+  return { intent: { body: { kind: 'range', range }, conditions: oneClass(conditions) }, ifMatchFromIfRange };
+}
+
+/**
+ * Sends conditions of one class only: servers disagree on which class wins when a request carries
+ * both (Swift answers 304 where RFC 9110 says 412). The 412 class goes; the core evaluates the
+ * other on the metadata that comes back.
+ */
+function oneClass(conditions: Conditions): Conditions {
+  if (conditions.ifMatch === undefined && conditions.ifUnmodifiedSince === undefined) return conditions;
+  const { ifNoneMatch: _inm, ifModifiedSince: _ims, ...preconditions } = conditions;
+  return preconditions;
 }
 
 function singleTag(list: ReturnType<typeof parseEntityTagList>) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs before `npm start` and `npm test` so that each is one command on a fresh clone:
 // installs the npm packages from the lock file if they are missing or older than it, and with
-// --test-tools also the Debian packages the real-client tests drive (Chromium, ffmpeg, curl).
+// --test-tools also the Debian packages the tests drive (Chromium, ffmpeg, curl, OpenStack Swift).
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 
@@ -14,7 +14,17 @@ if (!existsSync(marker) || statSync(marker).mtimeMs < statSync('package-lock.jso
 }
 
 if (process.argv.includes('--test-tools')) {
-  const tools = { '/usr/bin/chromium': 'chromium', '/usr/bin/ffmpeg': 'ffmpeg', '/usr/bin/ffprobe': 'ffmpeg', '/usr/bin/curl': 'curl' };
+  const tools = {
+    '/usr/bin/chromium': 'chromium',
+    '/usr/bin/ffmpeg': 'ffmpeg',
+    '/usr/bin/ffprobe': 'ffmpeg',
+    '/usr/bin/curl': 'curl',
+    '/usr/bin/swift-proxy-server': 'swift-proxy',
+    '/usr/bin/swift-account-server': 'swift-account',
+    '/usr/bin/swift-container-server': 'swift-container',
+    '/usr/bin/swift-object-server': 'swift-object',
+    '/usr/bin/swift-ring-builder': 'swift',
+  };
   const missing = [...new Set(Object.entries(tools).filter(([path]) => !executable(path)).map(([, pkg]) => pkg))];
   if (missing.length > 0) {
     const canInstall = process.getuid?.() === 0 && executable('/usr/bin/apt-get');

@@ -107,6 +107,7 @@ function unavailable(error: unknown): unknown {
     return new StorageUnavailableError('timeout', 'storage did not answer in time', { cause: error });
   }
   if (status !== undefined && status >= 500) return new StorageUnavailableError('failed', `storage answered ${status}`, { cause: error });
+  if (name === 'CredentialsProviderError') return new StorageUnavailableError('failed', 'no credentials for storage', { cause: error });
   if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ECONNABORTED)$/.test(code)) {
     return new StorageUnavailableError('unreachable', `storage unreachable (${code})`, { cause: error });
   }

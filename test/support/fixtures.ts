@@ -9,6 +9,8 @@ export const BIG_NAME = 'Big_Random__9d8c7b6a-0000-4000-8000-000000000001.mp4';
 export const BIG_SIZE = 24 * 1024 * 1024 + 12_345;
 export const WEBM_NAME = 'Sample_WebM__5e4d3c2b-1a09-4f8e-9d7c-6b5a4f3e2d1c.webm';
 export const UNICODE_NAME = 'Ñandú en el río — 日本語 (1)__7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d.mp4';
+/** An MP4 of about 19 MB with the index at the end: too big to take whole, so players must use ranges. */
+export const LONG_MP4_NAME = 'Long_Test_Pattern__3c2b1a09-8f7e-4d6c-b5a4-938271605f4e.mp4';
 export const EMPTY_NAME = 'Empty__00000000-0000-4000-8000-000000000000.mp4';
 
 /** A downloads folder with the fixtures every integration test uses; media made here, not committed. */
@@ -30,6 +32,15 @@ export async function makeDownloads(): Promise<string> {
     '-f', 'lavfi', '-i', 'sine=frequency=660:sample_rate=48000',
     '-t', '12', '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '200k', '-g', '50',
     '-c:a', 'libopus', '-b:a', '48k', join(dir, WEBM_NAME),
+  ]);
+  execFileSync('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-y',
+    '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25',
+    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
+    '-t', '60', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '50',
+    // Constant bit rate: the test pattern would otherwise compress to almost nothing.
+    '-b:v', '2500k', '-minrate', '2500k', '-maxrate', '2500k', '-bufsize', '1M', '-x264-params', 'nal-hrd=cbr',
+    '-c:a', 'aac', '-b:a', '64k', join(dir, LONG_MP4_NAME),
   ]);
   return dir;
 }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from './paths';
 
@@ -17,7 +18,12 @@ const READY = /offline-url: \S+ listening on (http:\/\/\S+)/;
  * spawned directly (not through npm) so that `pid` is the process that serves, whose descriptors
  * and I/O counters the tests read.
  */
-export async function startOffline(downloadsDir: string, env: Record<string, string> = {}, timeoutMs = 60_000): Promise<OfflineServer> {
+export async function startOffline(
+  downloadsDir: string,
+  env: Record<string, string> = {},
+  options: { timeoutMs?: number; logFile?: string } = {},
+): Promise<OfflineServer> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
   const child: ChildProcess = spawn(process.execPath, [SERVERLESS, 'offline'], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', OFFLINE_LAMBDA_PORT: '0', DOWNLOADS_DIR: downloadsDir, ...env },
@@ -26,8 +32,10 @@ export async function startOffline(downloadsDir: string, env: Record<string, str
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serverless offline did not start in ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    // Stays attached after the ready line: `output` and the log file keep everything printed.
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
+      if (options.logFile !== undefined) appendFileSync(options.logFile, chunk);
       const match = READY.exec(output);
       if (match?.[1]) {
         clearTimeout(timer);

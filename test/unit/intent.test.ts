@@ -43,6 +43,12 @@ describe('planIntent', () => {
     expect(get({ 'if-match': 'garbage', 'if-unmodified-since': NOV }).intent.conditions).toEqual({ ifUnmodifiedSince: NOV_MS });
   });
 
+  it('sends one class of condition: 412-class ones win, the core evaluates the rest', () => {
+    expect(get({ 'if-match': '"a"', 'if-none-match': '"b"' }).intent.conditions).toEqual({ ifMatch: '"a"' });
+    expect(get({ 'if-unmodified-since': NOV, 'if-modified-since': NOV }).intent.conditions).toEqual({ ifUnmodifiedSince: NOV_MS });
+    expect(get({ range: 'bytes=0-1', 'if-range': '"v1"', 'if-none-match': '"b"' }).intent.conditions).toEqual({ ifMatch: '"v1"' });
+  });
+
   it('turns an If-Range entity tag into If-Match when nothing else needs a 412', () => {
     expect(get({ range: 'bytes=0-1', 'if-range': '"v1"' })).toEqual({
       intent: { body: { kind: 'range', range: { kind: 'from', start: 0, end: 1 } }, conditions: { ifMatch: '"v1"' } },

@@ -1,0 +1,124 @@
+import { describe, expect, inject, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BIG_NAME, BIG_SIZE } from '../support/fixtures';
+import { SAMPLE_NAME } from '../support/paths';
+import { request } from '../support/client';
+import { resetS3Requests, s3Connections, s3Requests, storageWriter, type BackendContext } from '../support/backends';
+import { socketCount } from '../support/fds';
+
+const backend = inject('backends').find((b) => b.kind === 's3') as BackendContext;
+const at = (name: string) => `${backend.url}/api/stream/${encodeURIComponent(name)}`;
+const key = (name: string) => `/${backend.s3?.bucket}/${backend.s3?.prefix}${name}`;
+
+/** What each client request costs in S3 requests, counted where the S3 server receives them. */
+async function costOf(send: () => Promise<unknown>) {
+  await resetS3Requests(backend);
+  await send();
+  return s3Requests(backend);
+}
+
+describe('S3 requests per client request, counted on the wire', () => {
+  it('a ranged GET is exactly one GetObject carrying the validated range', async () => {
+    const cases: Array<[string, string]> = [
+      ['bytes=0-1023', 'bytes=0-1023'],
+      ['bytes=1000000-', 'bytes=1000000-'],
+      ['bytes=-500', 'bytes=-500'],
+      ['bytes=0-1', 'bytes=0-1'],
+      [`bytes=5-${'9'.repeat(25)}`, 'bytes=5-'],
+    ];
+    for (const [range, sent] of cases) {
+      const seen = await costOf(() => request(at(BIG_NAME), { headers: { range } }));
+      expect(seen, range).toEqual([{ method: 'GET', path: key(BIG_NAME), range: sent }]);
+    }
+  });
+
+  it('a GET without Range, or with a Range S3 must not see, is one GetObject without Range', async () => {
+    for (const range of [undefined, 'bytes=9-1', 'bytes=0-1;x', 'items=0-1']) {
+      const seen = await costOf(() => request(at(SAMPLE_NAME), { headers: range === undefined ? {} : { range } }));
+      expect(seen).toEqual([{ method: 'GET', path: key(SAMPLE_NAME) }]);
+    }
+  });
+
+  it('HEAD is one HeadObject', async () => {
+    const seen = await costOf(() => request(at(SAMPLE_NAME), { method: 'HEAD', headers: { range: 'bytes=0-1' } }));
+    expect(seen).toEqual([{ method: 'HEAD', path: key(SAMPLE_NAME) }]);
+  });
+
+  it('conditions travel in the same request; 304 and 412 cost one request', async () => {
+    const etag = String((await request(at(SAMPLE_NAME), { method: 'HEAD' })).headers.etag);
+    const notModified = await costOf(() => request(at(SAMPLE_NAME), { headers: { 'if-none-match': etag, range: 'bytes=0-9' } }));
+    expect(notModified).toEqual([{ method: 'GET', path: key(SAMPLE_NAME), range: 'bytes=0-9', ifNoneMatch: etag }]);
+    const failed = await costOf(() => request(at(SAMPLE_NAME), { headers: { 'if-match': '"nope"' } }));
+    expect(failed).toEqual([{ method: 'GET', path: key(SAMPLE_NAME), ifMatch: '"nope"' }]);
+  });
+
+  it('If-Range is IfMatch on the ranged GET; only a stale one costs a second request', async () => {
+    const etag = String((await request(at(SAMPLE_NAME), { method: 'HEAD' })).headers.etag);
+    const current = await costOf(() => request(at(SAMPLE_NAME), { headers: { range: 'bytes=10-19', 'if-range': etag } }));
+    expect(current).toEqual([{ method: 'GET', path: key(SAMPLE_NAME), range: 'bytes=10-19', ifMatch: etag }]);
+    const stale = await costOf(() => request(at(SAMPLE_NAME), { headers: { range: 'bytes=10-19', 'if-range': '"stale"' } }));
+    expect(stale).toEqual([
+      { method: 'GET', path: key(SAMPLE_NAME), range: 'bytes=10-19', ifMatch: '"stale"' },
+      { method: 'GET', path: key(SAMPLE_NAME) },
+    ]);
+  });
+
+  it('an unsatisfiable range: one GetObject, plus one HeadObject for the size (Swift, unlike AWS, omits ActualObjectSize)', async () => {
+    const seen = await costOf(async () => {
+      const res = await request(at(SAMPLE_NAME), { headers: { range: 'bytes=99999999-' } });
+      expect(res.status).toBe(416);
+    });
+    expect(seen.map((r) => r.method)).toEqual(['GET', 'HEAD']);
+  });
+
+  it('keys under the prefix, Unicode and spaces included, are the only ones read', async () => {
+    const writer = storageWriter(backend);
+    const name = 'Ünïcödé con espacios + más (2)__cafe-0000.mp4';
+    await writer.put(name, Buffer.from('hola'));
+    const seen = await costOf(async () => {
+      const res = await request(at(name));
+      expect(res.body.toString()).toBe('hola');
+    });
+    expect(seen).toEqual([{ method: 'GET', path: key(name) }]);
+    await writer.remove(name);
+  });
+});
+
+describe('1 000 requests, half of them abandoned mid-body', () => {
+  it('leave no S3 request open, stay within the socket pool, and never make the SDK warn', async () => {
+    const before = socketCount(backend.pid);
+    const one = (i: number) =>
+      new Promise<void>((resolve) => {
+        const start = (i * 7919) % (BIG_SIZE - 2_000_000);
+        const req = httpRequest(at(BIG_NAME), { agent: false, headers: { range: `bytes=${start}-${start + 1_000_000}` } }, (res) => {
+          if (i % 2 === 0) res.once('data', () => req.destroy());
+          else res.resume();
+        });
+        req.on('error', () => undefined);
+        req.on('close', () => resolve());
+        req.end();
+      });
+    const deadline = Date.now() + 120_000;
+    let next = 0;
+    // 32 clients at a time: beyond a single container's load, within the SDK's pool of 50.
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next < 1000 && Date.now() < deadline) await one(next++);
+      }),
+    );
+    expect(next).toBe(1000);
+    let connections = await s3Connections(backend);
+    for (let i = 0; i < 50 && connections.inFlight > 0; i += 1) {
+      await sleep(100);
+      connections = await s3Connections(backend);
+    }
+    expect(connections.inFlight).toBe(0);
+    expect(connections.open).toBeLessThanOrEqual(50);
+    expect(socketCount(backend.pid) - before).toBeLessThanOrEqual(50);
+    // The SDK logs "socket usage at capacity" when requests queue for sockets.
+    expect(readFileSync(backend.logFile, 'utf8')).not.toMatch(/socket usage at capacity|additional requests are enqueued/);
+    console.info(`after 1000 requests: ${connections.open} pooled S3 connections, ${connections.inFlight} in flight, server sockets ${before} -> ${socketCount(backend.pid)}`);
+  });
+});
