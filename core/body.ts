@@ -1,5 +1,5 @@
 import { Readable, Transform, type TransformCallback } from 'node:stream';
-import type { ByteWindow, StoredObject } from '../storage/types';
+import { CHUNK_SIZE, type ByteWindow, type StoredObject } from '../storage/types';
 import type { MultipartPart } from './plan';
 
 /**
@@ -7,6 +7,7 @@ import type { MultipartPart } from './plan';
  * holds. A file truncated while it is read, or a storage connection cut cleanly, would otherwise
  * end the response normally, and with Lambda's chunked encoding the client would take a short body
  * for a complete one. Failing instead makes every adapter abort the response.
+ * Larger chunks (a socket may deliver more at once) are split into 64 KiB writes, without copying.
  */
 export function exactly(window: ByteWindow, source: Readable): Readable {
   const expected = window.end - window.start + 1;
@@ -14,8 +15,13 @@ export function exactly(window: ByteWindow, source: Readable): Readable {
   const check = new Transform({
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
       seen += chunk.length;
-      if (seen > expected) callback(new Error(`storage sent more than the ${expected} bytes asked for`));
-      else callback(null, chunk);
+      if (seen > expected) {
+        callback(new Error(`storage sent more than the ${expected} bytes asked for`));
+        return;
+      }
+      let at = 0;
+      for (; chunk.length - at > CHUNK_SIZE; at += CHUNK_SIZE) this.push(chunk.subarray(at, at + CHUNK_SIZE));
+      callback(null, at === 0 ? chunk : chunk.subarray(at));
     },
     flush(callback: TransformCallback) {
       callback(seen === expected ? null : new Error(`storage ended after ${seen} of ${expected} bytes`));
