@@ -11,6 +11,16 @@ export default defineConfig({
         },
       },
       {
+        // The CloudFormation template and package `serverless package` makes, offline.
+        test: {
+          name: 'stack',
+          include: ['test/stack/**/*.test.ts'],
+          pool: 'forks',
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
         // Real HTTP and real clients against `serverless offline`, started once for the run.
         test: {
           name: 'http',

@@ -19,9 +19,10 @@ export interface PlannedIntent {
  * the same meaning is passed on: one strong entity tag, valid dates, one well-formed range, and
  * never a field RFC 9110 §13.2.2 says to ignore (If-Unmodified-Since beside If-Match,
  * If-Modified-Since beside If-None-Match). The core evaluates everything again on the metadata it
- * gets back, so leaving a condition out costs bytes, never correctness.
+ * gets back, so leaving a condition out costs bytes, never correctness. `windowCap` is the most a
+ * 206 may carry (none for downloads).
  */
-export function planIntent(method: 'GET' | 'HEAD', headers: HeaderBag): PlannedIntent {
+export function planIntent(method: 'GET' | 'HEAD', headers: HeaderBag, windowCap: number | undefined): PlannedIntent {
   const conditions: { -readonly [K in keyof Conditions]: Conditions[K] } = {};
   const ifMatchField = headers['if-match'] === undefined ? undefined : parseEntityTagList(headers['if-match']);
   if (ifMatchField !== undefined) {
@@ -56,7 +57,11 @@ export function planIntent(method: 'GET' | 'HEAD', headers: HeaderBag): PlannedI
   if (spec.kind === 'int') {
     // Past 2^53 a start is past the end of any object: ask for the size alone, for the 416.
     if (!Number.isSafeInteger(spec.first)) return metadata();
-    range = { kind: 'from', start: spec.first, end: spec.last !== undefined && Number.isSafeInteger(spec.last) ? spec.last : undefined };
+    let end = spec.last !== undefined && Number.isSafeInteger(spec.last) ? spec.last : undefined;
+    // Ask only for the window a player will get. (A suffix cannot be shortened before the size is
+    // known; storage sends it whole and the core reads what it needs.)
+    if (windowCap !== undefined && (end === undefined || end - spec.first + 1 > windowCap)) end = spec.first + windowCap - 1;
+    range = { kind: 'from', start: spec.first, end };
   } else {
     if (spec.length === 0) return metadata();
     if (!Number.isSafeInteger(spec.length)) return whole();

@@ -1,4 +1,5 @@
 import type { ByteWindow, ObjectMeta } from '../storage/types';
+import { attachmentDisposition } from './download-name';
 import { formatHttpDate } from './http-date';
 import { evaluatePreconditions, ifRangeHolds, validatorsOf } from './preconditions';
 import { parseRangeHeader, resolveRanges } from './range';
@@ -14,6 +15,8 @@ export type Headers = Record<string, string>;
 export type PlannedBody =
   | { readonly kind: 'none' }
   | { readonly kind: 'json'; readonly text: string }
+  /** Too large for one response: the client is sent to storage itself (a presigned URL). */
+  | { readonly kind: 'offload'; readonly method: 'GET' | 'HEAD'; readonly disposition: string | undefined }
   /** One window of the file; undefined for an empty file. */
   | { readonly kind: 'file'; readonly window: ByteWindow | undefined }
   | { readonly kind: 'multipart'; readonly parts: readonly MultipartPart[]; readonly closing: string };
@@ -38,9 +41,34 @@ export interface PlanOptions {
   readonly maxParts: number;
   /** The multipart boundary; random in production, fixed in tests. */
   readonly boundary: () => string;
+  /**
+   * The most bytes a 206 carries for a player (MAX_RANGE_BYTES): a longer or open-ended range is
+   * answered with a shorter 206 whose Content-Range says what was sent (RFC 9110 §15.3.7), and the
+   * player asks for the rest. Downloads (`?download=1`) are never shortened.
+   */
+  readonly maxRangeBytes: number;
+  /**
+   * The most bytes any one response may carry (MAX_RESPONSE_BYTES; Lambda streams at most 200 MB).
+   * A larger answer is sent from storage directly when it can presign a URL, else refused (413).
+   */
+  readonly maxResponseBytes: number;
+}
+
+/** What the request and the backend add to the plan, beyond method and headers. */
+export interface Delivery {
+  /** `?download=1`: save as a file, never shortened, with Content-Disposition: attachment. */
+  readonly download: boolean;
+  /** The name the file is stored under, for the attachment's file name. */
+  readonly name: string;
+  /** Storage can hand the client a presigned URL for what is too large to stream. */
+  readonly canOffload: boolean;
 }
 
 export const DEFAULT_MAX_PARTS = 16;
+/** 4 MiB: every window fits Lambda's 6 MB full-speed allowance with room to spare (README "Response windows"). */
+export const DEFAULT_MAX_RANGE_BYTES = 4 * 1024 * 1024;
+/** 190 MiB: under Lambda's 200 MB per streamed response, whichever megabyte AWS means. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 190 * 1024 * 1024;
 
 export interface Representation extends ObjectMeta {
   readonly contentType: string;
@@ -56,6 +84,7 @@ export const MESSAGES = {
   methodNotAllowed: 'Method Not Allowed',
   internal: 'Internal Server Error',
   storageUnavailable: 'Almacenamiento no disponible',
+  tooLarge: 'Archivo demasiado grande para una sola respuesta: pídalo por rangos (cabecera Range: bytes=inicio-fin)',
 } as const;
 
 export function jsonError(status: number, detail: string, extra: Headers = {}): ResponsePlan {
@@ -88,62 +117,77 @@ export function planResponse(
   headers: HeaderBag,
   rep: Representation,
   options: PlanOptions,
+  delivery: Delivery,
 ): ResponsePlan {
-  const plan = planGet(method, headers, rep, options);
+  const plan = planGet(method, headers, rep, options, delivery);
   // HEAD: the same status and header fields as GET (RFC 9110 §9.3.2), no body.
-  return method === 'HEAD' ? { ...plan, body: { kind: 'none' } } : plan;
+  return method === 'HEAD' && plan.body.kind !== 'offload' ? { ...plan, body: { kind: 'none' } } : plan;
 }
 
-function planGet(method: 'GET' | 'HEAD', headers: HeaderBag, rep: Representation, options: PlanOptions): ResponsePlan {
+function planGet(method: 'GET' | 'HEAD', headers: HeaderBag, rep: Representation, options: PlanOptions, delivery: Delivery): ResponsePlan {
   const validators = validatorsOf(rep.etag, rep.lastModified);
   const precondition = evaluatePreconditions(method, headers, validators);
   if (precondition === 'failed') return jsonError(412, MESSAGES.preconditionFailed);
   if (precondition === 'not-modified') return notModified(rep.etag, rep.lastModified);
 
+  const disposition = delivery.download ? attachmentDisposition(delivery.name) : undefined;
   const common: Headers = {
     etag: rep.etag,
     'last-modified': formatHttpDate(rep.lastModified),
     'accept-ranges': 'bytes',
     'x-content-type-options': 'nosniff',
+    ...(disposition === undefined ? {} : { 'content-disposition': disposition }),
   };
-  const whole: ResponsePlan = {
+  const tooLarge = (): ResponsePlan =>
+    delivery.canOffload
+      ? { status: 307, headers: { 'cache-control': 'no-store' }, body: { kind: 'offload', method, disposition } }
+      : jsonError(413, MESSAGES.tooLarge, { 'accept-ranges': 'bytes' });
+  const wholePlan: ResponsePlan = {
     status: 200,
     headers: { ...common, 'content-type': rep.contentType, 'content-length': String(rep.size) },
     body: { kind: 'file', window: rep.size > 0 ? { start: 0, end: rep.size - 1 } : undefined },
   };
+  const whole = () => (rep.size > options.maxResponseBytes ? tooLarge() : wholePlan);
 
   // HEAD mirrors GET here too, as nginx, Apache and send do; RFC 9110 §14.2 defines ranges for GET
   // only, but §9.3.2 asks HEAD to send what GET would, and Safari probes sizes this way.
   const range = headers.range;
-  if (range === undefined) return whole;
+  if (range === undefined) return whole();
   const ifRange = headers['if-range'];
-  if (ifRange !== undefined && !ifRangeHolds(ifRange, validators)) return whole;
+  if (ifRange !== undefined && !ifRangeHolds(ifRange, validators)) return whole();
 
   const parsed = parseRangeHeader(range);
-  if (parsed.kind === 'ignore') return whole;
+  if (parsed.kind === 'ignore') return whole();
   const resolved = resolveRanges(parsed.specs, rep.size);
   if (resolved.kind === 'unsatisfiable') return rangeNotSatisfiable(rep.size);
-  if (resolved.kind === 'whole') return whole;
+  if (resolved.kind === 'whole') return whole();
 
-  const [first, ...others] = resolved.windows;
-  if (first === undefined) return whole;
-  if (others.length === 0) {
+  const single = (requested: ByteWindow): ResponsePlan => {
+    const window = delivery.download ? requested : shortened(requested, options.maxRangeBytes);
+    if (window.end - window.start + 1 > options.maxResponseBytes) return tooLarge();
     return {
       status: 206,
       headers: {
         ...common,
         'content-type': rep.contentType,
-        'content-length': String(first.end - first.start + 1),
-        'content-range': `bytes ${first.start}-${first.end}/${rep.size}`,
+        'content-length': String(window.end - window.start + 1),
+        'content-range': `bytes ${window.start}-${window.end}/${rep.size}`,
       },
-      body: { kind: 'file', window: first },
+      body: { kind: 'file', window },
     };
-  }
-  if (resolved.windows.length > options.maxParts) return whole;
+  };
+  const [first, ...others] = resolved.windows;
+  if (first === undefined) return whole();
+  if (others.length === 0) return single(first);
+  if (resolved.windows.length > options.maxParts) return whole();
   const multipart = planMultipart(resolved.windows, rep, options.boundary());
   // Never costlier than the file once: if the parts and their framing add up to the size of the
   // file or more, the whole file is the better (and allowed, §14.2) answer.
-  if (multipart.length >= rep.size) return whole;
+  if (multipart.length >= rep.size) return whole();
+  // A player's answer stays within one window: the first range alone, shortened if need be (it
+  // is told which by the single-part Content-Range and asks again for the rest).
+  if (!delivery.download && multipart.length > options.maxRangeBytes) return single(first);
+  if (multipart.length > options.maxResponseBytes) return tooLarge();
   return {
     status: 206,
     headers: {
@@ -153,6 +197,10 @@ function planGet(method: 'GET' | 'HEAD', headers: HeaderBag, rep: Representation
     },
     body: { kind: 'multipart', parts: multipart.parts, closing: multipart.closing },
   };
+}
+
+function shortened(window: ByteWindow, maxBytes: number): ByteWindow {
+  return window.end - window.start + 1 > maxBytes ? { start: window.start, end: window.start + maxBytes - 1 } : window;
 }
 
 /** RFC 9110 §14.6: each part has its own Content-Type and Content-Range, CRLF line ends. */

@@ -6,7 +6,10 @@ import { contentTypeFor } from './content-type';
 import { planIntent } from './intent';
 import {
   DEFAULT_MAX_PARTS,
+  DEFAULT_MAX_RANGE_BYTES,
+  DEFAULT_MAX_RESPONSE_BYTES,
   jsonError,
+  type Delivery,
   MESSAGES,
   notModified,
   planResponse,
@@ -28,12 +31,17 @@ export interface StreamResponse {
 }
 
 export interface ServeOptions extends PlanOptions {
+  /** Lifetime of presigned URLs for answers too large to stream (PRESIGN_EXPIRES_SECONDS). */
+  readonly presignExpiresSeconds: number;
   /** Where faults are reported; the client only ever sees a generic detail. */
   readonly logError: (message: string, error: unknown) => void;
 }
 
 export const DEFAULT_SERVE_OPTIONS: ServeOptions = {
   maxParts: DEFAULT_MAX_PARTS,
+  maxRangeBytes: DEFAULT_MAX_RANGE_BYTES,
+  maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES,
+  presignExpiresSeconds: 300,
   boundary: () => randomBytes(12).toString('hex'),
   logError: (message, error) => console.error(message, error),
 };
@@ -55,8 +63,10 @@ export async function serveStream(
   }
   if (route.kind === 'bad-name') return withoutObject(jsonError(400, MESSAGES.badName));
 
+  const download = isDownload(request.rawQuery);
+  const delivery: Delivery = { download, name: route.name, canOffload: storage.presign !== undefined };
   try {
-    return await openAndPlan(method, request.headers, route.name, storage, options);
+    return await openAndPlan(method, request.headers, delivery, storage, options);
   } catch (error) {
     if (error instanceof StorageUnavailableError) {
       options.logError(`storage unavailable (${error.reason}) for ${JSON.stringify(route.name)}`, error);
@@ -76,11 +86,12 @@ export async function serveStream(
 async function openAndPlan(
   method: 'GET' | 'HEAD',
   headers: HeaderBag,
-  key: string,
+  delivery: Delivery,
   storage: Storage,
   options: ServeOptions,
 ): Promise<StreamResponse> {
-  const { intent, ifMatchFromIfRange } = planIntent(method, headers);
+  const key = delivery.name;
+  const { intent, ifMatchFromIfRange } = planIntent(method, headers, delivery.download ? undefined : options.maxRangeBytes);
   let opened: OpenResult = await storage.open(key, intent);
 
   if (opened.status === 'precondition-failed' && ifMatchFromIfRange) {
@@ -108,10 +119,27 @@ async function openAndPlan(
       return withoutObject(rangeNotSatisfiable(opened.size));
     case 'found': {
       const { object } = opened;
-      const plan = planResponse(method, headers, { ...object.meta, contentType: contentTypeFor(key) }, options);
+      const contentType = contentTypeFor(key);
+      const plan = planResponse(method, headers, { ...object.meta, contentType }, options, delivery);
+      if (plan.body.kind === 'offload' && storage.presign !== undefined) {
+        void object.close();
+        const location = await storage.presign(key, {
+          method: plan.body.method,
+          expiresInSeconds: options.presignExpiresSeconds,
+          contentType,
+          contentDisposition: plan.body.disposition,
+        });
+        return { status: plan.status, headers: { ...plan.headers, location }, body: undefined };
+      }
       return attachBody(plan, object);
     }
   }
+}
+
+/** `?download=1` (or `true`): the client saves a file. */
+function isDownload(rawQuery: string): boolean {
+  const value = new URLSearchParams(rawQuery).get('download');
+  return value === '1' || value === 'true';
 }
 
 function withoutObject(plan: ResponsePlan): StreamResponse {

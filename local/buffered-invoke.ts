@@ -58,6 +58,8 @@ export async function invokeBuffered(file: string, exportName: string, event: un
   if (!isStreamingHandler(handler)) throw new Error(`${file}: ${exportName} is not a streaming handler`);
   const capture = captureResponseStream();
   await handler(event, capture.stream, context);
+  // Without a prelude the handler answered in the buffered proxy format already (API Gateway).
+  if (capture.contentType() === 'application/json') return JSON.parse(capture.raw().toString('utf8')) as unknown;
   const { head, body } = capture.result();
   const textual = TEXTUAL.test(head.headers['content-type'] ?? '');
   return {

@@ -19,6 +19,7 @@ if (process.argv.includes('--test-tools')) {
     '/usr/bin/ffmpeg': 'ffmpeg',
     '/usr/bin/ffprobe': 'ffmpeg',
     '/usr/bin/curl': 'curl',
+    '/usr/bin/unzip': 'unzip',
     '/usr/bin/swift-proxy-server': 'swift-proxy',
     '/usr/bin/swift-account-server': 'swift-account',
     '/usr/bin/swift-container-server': 'swift-container',

@@ -1,7 +1,6 @@
+import type { Env } from './env';
 import { createLocalStorage } from './local';
 import type { Storage } from './types';
-
-export type Env = Readonly<Record<string, string | undefined>>;
 
 /**
  * The backend the environment asks for: STORAGE=local serves DOWNLOADS_DIR, STORAGE=s3 a bucket.

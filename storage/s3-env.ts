@@ -1,6 +1,6 @@
 import { createS3Storage } from './s3';
 import type { Storage } from './types';
-import type { Env } from './from-env';
+import { positiveInteger as positive, type Env } from './env';
 
 /**
  * The S3 backend as the environment configures it. One client per container, created at init:
@@ -40,12 +40,4 @@ export async function s3StorageFromEnv(env: Env): Promise<Storage> {
     },
   });
   return createS3Storage({ client, bucket, prefix: env.S3_PREFIX ?? '', accessDenied });
-}
-
-function positive(env: Env, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive whole number, not ${JSON.stringify(raw)}`);
-  return value;
 }

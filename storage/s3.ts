@@ -25,6 +25,7 @@ const MISSING: OpenResult = { status: 'missing' };
 const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+)$/;
 
 type Commands = Pick<typeof import('@aws-sdk/client-s3'), 'GetObjectCommand' | 'HeadObjectCommand'>;
+type PresignOverrides = { ResponseContentType: string; ResponseContentDisposition?: string };
 
 /**
  * The SDK is imported here, on first use, not at the top: in the ESM bundle esbuild hoists static
@@ -57,6 +58,16 @@ export async function createS3Storage(options: S3StorageOptions): Promise<Storag
       } catch (error) {
         return answerFor(error, sdk, options, Key, intent);
       }
+    },
+
+    /** A presigned GetObject (or HeadObject, for HEAD) whose response carries our type and disposition. */
+    async presign(key, request) {
+      const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
+      const overrides: PresignOverrides = { ResponseContentType: request.contentType };
+      if (request.contentDisposition !== undefined) overrides.ResponseContentDisposition = request.contentDisposition;
+      const input = { Bucket: bucket, Key: options.prefix + key, ...overrides };
+      const command = request.method === 'HEAD' ? new HeadObjectCommand(input) : new GetObjectCommand(input);
+      return getSignedUrl(client, command, { expiresIn: request.expiresInSeconds });
     },
   };
 }
@@ -125,10 +136,12 @@ function s3Object(
   return {
     meta,
     read(window) {
-      if (pending !== undefined && pending.window.start === window.start && pending.window.end === window.end) {
+      if (pending !== undefined && pending.window.start === window.start && window.end <= pending.window.end) {
         const { body } = pending;
+        const whole = pending.window.end === window.end;
         pending = undefined;
-        return body;
+        // A suffix range longer than a player's window comes back whole: use its beginning.
+        return whole ? body : firstBytes(body, window.end - window.start + 1);
       }
       // Any other window (a multipart part, the whole object after a stale If-Range date) is a
       // further request, pinned to this version: if the object was replaced meanwhile, S3 answers
@@ -152,6 +165,35 @@ function s3Object(
       pending = undefined;
     },
   };
+}
+
+/** The first `count` bytes of `body`, which is then destroyed (its socket closed, nothing more read). */
+function firstBytes(body: Readable, count: number): Readable {
+  let left = count;
+  const out = new Readable({
+    read() {
+      body.resume();
+    },
+    destroy(error, callback) {
+      body.destroy();
+      callback(error);
+    },
+  });
+  body.on('data', (chunk: Buffer) => {
+    if (left <= 0) return;
+    const piece = chunk.length > left ? chunk.subarray(0, left) : chunk;
+    left -= piece.length;
+    const more = out.push(piece);
+    if (left === 0) {
+      out.push(null);
+      body.destroy();
+    } else if (!more) {
+      body.pause();
+    }
+  });
+  body.once('end', () => out.push(null));
+  body.once('error', (error) => out.destroy(error));
+  return out;
 }
 
 /** A stream whose request starts on the first read, with backpressure onto the response body. */

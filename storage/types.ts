@@ -69,6 +69,19 @@ export interface Storage {
    * the storage itself fails (after its own retries), anything else on a bug.
    */
   open(key: string, intent: ReadIntent): Promise<OpenResult>;
+  /**
+   * A short-lived URL where the client gets the object from storage itself, for answers too large
+   * to stream. Backends that cannot hand out such URLs leave it undefined.
+   */
+  presign?(key: string, request: PresignRequest): Promise<string>;
+}
+
+export interface PresignRequest {
+  readonly method: 'GET' | 'HEAD';
+  readonly expiresInSeconds: number;
+  /** Response overrides, so the client gets the same headers as from the function. */
+  readonly contentType: string;
+  readonly contentDisposition: string | undefined;
 }
 
 /** Why the storage could not answer; the core turns it into a 502 or 503 without details. */

@@ -1,17 +1,20 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PROJECT_ROOT, SAMPLE_PATH } from '../support/paths';
 
 const run = promisify(execFile);
 const SERVERLESS = join(PROJECT_ROOT, 'node_modules', 'osls', 'bin', 'serverless.js');
+const WORK_FOLDER = `.esbuild-invoke-${process.pid}`;
+
+afterAll(() => rm(join(PROJECT_ROOT, WORK_FOLDER), { recursive: true, force: true }));
 
 async function invokeLocal(eventFile: string) {
   const { stdout } = await run(process.execPath, [SERVERLESS, 'invoke', 'local', '-f', 'stream', '-p', join('events', eventFile)], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, DOWNLOADS_DIR: './downloads' },
+    env: { ...process.env, DOWNLOADS_DIR: './downloads', ESBUILD_WORK_FOLDER: WORK_FOLDER },
     maxBuffer: 16 * 1024 * 1024,
   });
   return JSON.parse(stdout.slice(stdout.indexOf('{'))) as { statusCode: number; headers: Record<string, string>; body: string; isBase64Encoded: boolean };

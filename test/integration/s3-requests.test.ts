@@ -7,8 +7,10 @@ import { SAMPLE_NAME } from '../support/paths';
 import { request } from '../support/client';
 import { resetS3Requests, s3Connections, s3Requests, storageWriter, type BackendContext } from '../support/backends';
 import { socketCount } from '../support/fds';
+import { DEFAULT_MAX_RANGE_BYTES } from '../../core/plan';
 
 const backend = inject('backends').find((b) => b.kind === 's3') as BackendContext;
+const WINDOW = DEFAULT_MAX_RANGE_BYTES;
 const at = (name: string) => `${backend.url}/api/stream/${encodeURIComponent(name)}`;
 const key = (name: string) => `/${backend.s3?.bucket}/${backend.s3?.prefix}${name}`;
 
@@ -23,10 +25,12 @@ describe('S3 requests per client request, counted on the wire', () => {
   it('a ranged GET is exactly one GetObject carrying the validated range', async () => {
     const cases: Array<[string, string]> = [
       ['bytes=0-1023', 'bytes=0-1023'],
-      ['bytes=1000000-', 'bytes=1000000-'],
+      // Open and oversized ranges: only the window the player gets (MAX_RANGE_BYTES, 4 MiB).
+      ['bytes=1000000-', `bytes=1000000-${1_000_000 + WINDOW - 1}`],
+      ['bytes=0-20000000', `bytes=0-${WINDOW - 1}`],
       ['bytes=-500', 'bytes=-500'],
       ['bytes=0-1', 'bytes=0-1'],
-      [`bytes=5-${'9'.repeat(25)}`, 'bytes=5-'],
+      [`bytes=5-${'9'.repeat(25)}`, `bytes=5-${5 + WINDOW - 1}`],
     ];
     for (const [range, sent] of cases) {
       const seen = await costOf(() => request(at(BIG_NAME), { headers: { range } }));

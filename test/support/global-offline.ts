@@ -11,9 +11,15 @@ import { startSwift, type S3Server } from './swift';
 
 declare module 'vitest' {
   export interface ProvidedContext {
+    /** Default settings. */
     backends: BackendContext[];
+    /** The same backends with tight delivery limits (TIGHT_LIMITS). */
+    tightBackends: BackendContext[];
   }
 }
+
+/** 256 KiB windows and 8 MiB per response: small enough for the fixtures to cross both limits. */
+export const TIGHT_LIMITS = { MAX_RANGE_BYTES: String(256 * 1024), MAX_RESPONSE_BYTES: String(8 * 1024 * 1024) };
 
 /**
  * Once per run: the fixtures, a real S3 server (Swift) holding copies of them behind a counting
@@ -49,12 +55,7 @@ export default async function setup(project: TestProject) {
     client.destroy();
 
     const quiet = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
-    const logs = await mkdtemp(join(tmpdir(), 'offline-logs-'));
-    stops.push(() => rm(logs, { recursive: true, force: true }));
-    const local: OfflineServer = await startOffline(downloads, quiet, { logFile: join(logs, 'local.log') });
-    stops.push(() => local.stop());
-    const remote: OfflineServer = await startOffline(downloads, {
-      ...quiet,
+    const s3Env = {
       STORAGE: 's3',
       S3_BUCKET: s3.bucket,
       S3_PREFIX: s3.prefix,
@@ -63,13 +64,18 @@ export default async function setup(project: TestProject) {
       AWS_REGION: s3.region,
       AWS_ACCESS_KEY_ID: s3.accessKeyId,
       AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    }, { logFile: join(logs, 's3.log') });
-    stops.push(() => remote.stop());
+    };
+    const logs = await mkdtemp(join(tmpdir(), 'offline-logs-'));
+    stops.push(() => rm(logs, { recursive: true, force: true }));
+    const start = async (name: string, kind: 'local' | 's3', env: Record<string, string>): Promise<BackendContext> => {
+      const logFile = join(logs, `${name}.log`);
+      const server: OfflineServer = await startOffline(downloads, { ...quiet, ...(kind === 's3' ? s3Env : {}), ...env }, { logFile });
+      stops.push(() => server.stop());
+      return { kind, url: server.url, pid: server.pid, downloads, logFile, ...(kind === 's3' ? { s3 } : {}) };
+    };
 
-    project.provide('backends', [
-      { kind: 'local', url: local.url, pid: local.pid, downloads, logFile: join(logs, 'local.log') },
-      { kind: 's3', url: remote.url, pid: remote.pid, downloads, logFile: join(logs, 's3.log'), s3 },
-    ]);
+    project.provide('backends', [await start('local', 'local', {}), await start('s3', 's3', {})]);
+    project.provide('tightBackends', [await start('local-tight', 'local', TIGHT_LIMITS), await start('s3-tight', 's3', TIGHT_LIMITS)]);
   } catch (error) {
     await teardown();
     throw error;

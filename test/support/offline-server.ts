@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from './paths';
 
@@ -11,6 +12,7 @@ export interface OfflineServer {
 }
 
 const SERVERLESS = join(PROJECT_ROOT, 'node_modules', 'osls', 'bin', 'serverless.js');
+let instances = 0;
 const READY = /offline-url: \S+ listening on (http:\/\/\S+)/;
 
 /**
@@ -24,9 +26,12 @@ export async function startOffline(
   options: { timeoutMs?: number; logFile?: string } = {},
 ): Promise<OfflineServer> {
   const timeoutMs = options.timeoutMs ?? 60_000;
+  // A build folder of its own: servers started one after the other must not rebuild (and so
+  // reload) each other's bundles.
+  const workFolder = `.esbuild-test-${process.pid}-${(instances += 1)}`;
   const child: ChildProcess = spawn(process.execPath, [SERVERLESS, 'offline'], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', OFFLINE_LAMBDA_PORT: '0', DOWNLOADS_DIR: downloadsDir, ...env },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', OFFLINE_LAMBDA_PORT: '0', DOWNLOADS_DIR: downloadsDir, ESBUILD_WORK_FOLDER: workFolder, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -55,8 +60,8 @@ export async function startOffline(
     url,
     pid,
     output: () => output,
-    stop: () =>
-      new Promise<void>((resolve) => {
+    stop: async () => {
+      await new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
         const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
         child.once('exit', () => {
@@ -64,6 +69,8 @@ export async function startOffline(
           resolve();
         });
         child.kill('SIGINT');
-      }),
+      });
+      await rm(join(PROJECT_ROOT, workFolder), { recursive: true, force: true });
+    },
   };
 }

@@ -36,6 +36,18 @@ async function invoke(event: LambdaFunctionURLEvent) {
   return capture.result();
 }
 
+/** Status, headers and body, whichever way the handler answered (streamed prelude or buffered JSON). */
+async function answer(event: unknown) {
+  const capture = captureResponseStream();
+  await handler(event, capture.stream, context);
+  if (capture.contentType() === 'application/json') {
+    const result = JSON.parse(capture.raw().toString()) as { statusCode: number; headers: Record<string, string>; body: string; isBase64Encoded: boolean };
+    return { mode: 'buffered', status: result.statusCode, headers: result.headers, body: Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8') };
+  }
+  const { head, body } = capture.result();
+  return { mode: 'stream', status: head.statusCode, headers: head.headers, body };
+}
+
 async function loadEvent(name: string): Promise<LambdaFunctionURLEvent> {
   return JSON.parse(await readFile(join(EVENTS_DIR, `${name}.json`), 'utf8')) as LambdaFunctionURLEvent;
 }
@@ -56,14 +68,16 @@ describe('the Lambda handler through the runtime prelude format', () => {
       'unsatisfiable-range': [416, `bytes */${sample.length}`],
       'missing-file': [404, undefined],
       traversal: [400, undefined],
+      'rest-api-range': [206, `bytes 0-1023/${sample.length}`],
     };
     const files = (await readdir(EVENTS_DIR)).filter((f) => f.endsWith('.json'));
     expect(files.map((f) => f.replace('.json', '')).sort()).toEqual(Object.keys(expected).sort());
     for (const [name, [status, contentRange]] of Object.entries(expected)) {
-      const { head, body } = await invoke(await loadEvent(name));
-      expect(head.statusCode, name).toBe(status);
-      expect(head.headers['content-range'], name).toBe(contentRange);
+      const { status: actual, headers, body } = await answer(await loadEvent(name));
+      expect(actual, name).toBe(status);
+      expect(headers['content-range'], name).toBe(contentRange);
       if (status === 200 && name !== 'head') expect(body.equals(sample), name).toBe(true);
+      if (contentRange?.startsWith('bytes 0-1023/')) expect(body.equals(sample.subarray(0, 1024)), name).toBe(true);
       if (status === 404) expect(JSON.parse(body.toString())).toEqual({ detail: 'Archivo no encontrado' });
     }
   });
@@ -92,5 +106,37 @@ describe('the Lambda handler through the runtime prelude format', () => {
     const { head, body } = await invoke(withRequest(base, base.rawPath, 'GET', { range: 'bytes=1000-99999' }));
     expect(head.statusCode).toBe(206);
     expect(body.equals(sample.subarray(1000, 100_000))).toBe(true);
+  });
+});
+
+describe('API Gateway events', () => {
+  it('a REST event without streaming gets one buffered proxy result, binary body in base64', async () => {
+    const event = await loadEvent('rest-api-range');
+    const result = await answer(event);
+    expect(result.mode).toBe('buffered');
+    expect([result.status, result.headers['content-range']]).toEqual([206, `bytes 0-1023/${sample.length}`]);
+    expect(result.body.equals(sample.subarray(0, 1024))).toBe(true);
+  });
+
+  it('buffered answers stay within the 6 MB payload: windows of at most 4 MiB, and 413 for more', async () => {
+    await writeFile(join(dir, 'big__5.mp4'), Buffer.alloc(5 * 1024 * 1024, 7));
+    const base = (await loadEvent('rest-api-range')) as unknown as { path: string; multiValueHeaders: Record<string, string[]> };
+    const open = await answer({ ...base, path: '/api/stream/big__5.mp4', multiValueHeaders: { Range: ['bytes=0-'] } });
+    expect([open.status, open.headers['content-range'], open.body.length]).toEqual([206, `bytes 0-${4 * 1024 * 1024 - 1}/${5 * 1024 * 1024}`, 4 * 1024 * 1024]);
+    const whole = await answer({ ...base, path: '/api/stream/big__5.mp4', headers: {}, multiValueHeaders: {} });
+    expect(whole.status).toBe(413);
+    expect(JSON.parse(whole.body.toString()).detail).toMatch(/Range/);
+  });
+
+  it('a REST event streams when the integration is configured to (API_GATEWAY_STREAMING=true)', async () => {
+    process.env.API_GATEWAY_STREAMING = 'true';
+    try {
+      const result = await answer(await loadEvent('rest-api-range'));
+      expect(result.mode).toBe('stream');
+      expect(result.status).toBe(206);
+      expect(result.body.equals(sample.subarray(0, 1024))).toBe(true);
+    } finally {
+      delete process.env.API_GATEWAY_STREAMING;
+    }
   });
 });

@@ -3,12 +3,12 @@ import { planIntent } from '../../core/intent';
 
 const NOV = 'Sun, 06 Nov 1994 08:49:37 GMT';
 const NOV_MS = Date.UTC(1994, 10, 6, 8, 49, 37);
-const get = (headers: Record<string, string>) => planIntent('GET', headers);
+const get = (headers: Record<string, string>, cap?: number) => planIntent('GET', headers, cap);
 
 describe('planIntent', () => {
   it('asks for the whole object without Range, and for metadata only on HEAD', () => {
     expect(get({})).toEqual({ intent: { body: { kind: 'whole' }, conditions: {} }, ifMatchFromIfRange: false });
-    expect(planIntent('HEAD', { range: 'bytes=0-1' }).intent.body).toEqual({ kind: 'none' });
+    expect(planIntent('HEAD', { range: 'bytes=0-1' }, 100).intent.body).toEqual({ kind: 'none' });
   });
 
   it('passes one well-formed range on, normalised', () => {
@@ -19,6 +19,15 @@ describe('planIntent', () => {
     // An end past 2^53 is the end of the object; storage must never see the raw digits.
     expect(get({ range: `bytes=10-${'9'.repeat(30)}` }).intent.body).toEqual({ kind: 'range', range: { kind: 'from', start: 10, end: undefined } });
     expect(get({ range: `bytes=-${'9'.repeat(30)}` }).intent.body).toEqual({ kind: 'whole' });
+  });
+
+  it('asks storage only for the window a player will get', () => {
+    expect(get({ range: 'bytes=10-' }, 100).intent.body).toEqual({ kind: 'range', range: { kind: 'from', start: 10, end: 109 } });
+    expect(get({ range: 'bytes=10-1000' }, 100).intent.body).toEqual({ kind: 'range', range: { kind: 'from', start: 10, end: 109 } });
+    expect(get({ range: 'bytes=10-50' }, 100).intent.body).toEqual({ kind: 'range', range: { kind: 'from', start: 10, end: 50 } });
+    expect(get({ range: `bytes=10-${'9'.repeat(30)}` }, 100).intent.body).toEqual({ kind: 'range', range: { kind: 'from', start: 10, end: 109 } });
+    // A suffix cannot be shortened before the size is known.
+    expect(get({ range: 'bytes=-5000' }, 100).intent.body).toEqual({ kind: 'range', range: { kind: 'suffix', length: 5000 } });
   });
 
   it('asks for metadata when the range cannot be sent as one: several specs, huge starts, zero suffix', () => {

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { planResponse, type Representation } from '../../core/plan';
+import { planResponse, type Delivery, type PlanOptions, type Representation } from '../../core/plan';
 import { formatHttpDate } from '../../core/http-date';
 
 const MTIME = Date.UTC(2024, 0, 2, 3, 4, 5);
 const rep: Representation = { size: 1000, etag: '"abc"', lastModified: MTIME + 250, contentType: 'video/mp4' };
-const options = { maxParts: 16, boundary: () => 'B' };
-const get = (headers: Record<string, string> = {}, r: Representation = rep) => planResponse('GET', headers, r, options);
+const options: PlanOptions = { maxParts: 16, boundary: () => 'B', maxRangeBytes: 1_000_000, maxResponseBytes: 1_000_000 };
+const stream: Delivery = { download: false, name: 'Mi vídeo__1234.mp4', canOffload: false };
+const get = (headers: Record<string, string> = {}, r: Representation = rep, o: PlanOptions = options, d: Delivery = stream) =>
+  planResponse('GET', headers, r, o, d);
 const LAST_MODIFIED = formatHttpDate(MTIME);
 
 describe('planResponse', () => {
@@ -89,7 +91,7 @@ describe('planResponse', () => {
 
   it('HEAD: the same status and headers as GET, no body', () => {
     for (const headers of [{}, { range: 'bytes=0-1' }, { range: 'bytes=5000-' }, { 'if-none-match': '"abc"' }, { range: 'bytes=0-1,5-6' }]) {
-      const head = planResponse('HEAD', headers, rep, options);
+      const head = planResponse('HEAD', headers, rep, options, stream);
       const full = get(headers);
       expect(head.status).toBe(full.status);
       expect(head.headers).toEqual(full.headers);
@@ -128,5 +130,56 @@ describe('planResponse', () => {
     expect(get({ range: 'bytes=5000-', 'if-range': '"old"' }).status).toBe(200);
     // Without Range, If-Range is ignored.
     expect(get({ 'if-range': '"old"' }).status).toBe(200);
+  });
+});
+
+describe('windows and limits (Lambda delivery)', () => {
+  const big: Representation = { ...rep, size: 10_000 };
+  const capped: PlanOptions = { ...options, maxRangeBytes: 256, maxResponseBytes: 5_000 };
+  const download: Delivery = { ...stream, download: true };
+
+  it('shortens a player\u2019s open or long range to the window, saying so in Content-Range', () => {
+    const open = get({ range: 'bytes=1000-' }, big, capped);
+    expect([open.status, open.headers['content-range'], open.headers['content-length']]).toEqual([206, 'bytes 1000-1255/10000', '256']);
+    expect(open.body).toEqual({ kind: 'file', window: { start: 1000, end: 1255 } });
+    expect(get({ range: 'bytes=0-9999' }, big, capped).headers['content-range']).toBe('bytes 0-255/10000');
+    expect(get({ range: 'bytes=-5000' }, big, capped).headers['content-range']).toBe('bytes 5000-5255/10000');
+    expect(get({ range: 'bytes=0-1' }, big, capped).headers['content-range']).toBe('bytes 0-1/10000');
+    expect(get({ range: 'bytes=9900-' }, big, capped).headers['content-range']).toBe('bytes 9900-9999/10000');
+  });
+
+  it('answers a player\u2019s multi-range request beyond one window with its first range alone', () => {
+    const plan = get({ range: 'bytes=5000-5999,0-99' }, big, capped);
+    expect([plan.status, plan.headers['content-range'], plan.headers['content-type']]).toEqual([206, 'bytes 5000-5255/10000', 'video/mp4']);
+    expect(get({ range: 'bytes=5000-5009,0-9' }, big, capped).headers['content-type']).toBe('multipart/byteranges; boundary=B');
+  });
+
+  it('never shortens a download, and marks it as an attachment with the title as file name', () => {
+    const plan = get({ range: 'bytes=1000-' }, big, { ...capped, maxResponseBytes: 1_000_000 }, download);
+    expect(plan.headers['content-range']).toBe('bytes 1000-9999/10000');
+    expect(plan.headers['content-disposition']).toBe("attachment; filename=\"Mi video.mp4\"; filename*=UTF-8''Mi%20v%C3%ADdeo.mp4");
+    expect(get({}, big, { ...capped, maxResponseBytes: 1_000_000 }, download).headers['content-disposition']).toMatch(/^attachment;/);
+    expect(get({}, big, capped).headers['content-disposition']).toBeUndefined();
+  });
+
+  it('too large for one response: 307 to storage when it can presign, 413 otherwise', () => {
+    const refused = get({}, big, capped);
+    expect(refused.status).toBe(413);
+    expect(refused.headers['accept-ranges']).toBe('bytes');
+    expect(JSON.parse(refused.body.kind === 'json' ? refused.body.text : '{}').detail).toMatch(/Range/);
+    const offloaded = get({}, big, capped, { ...download, canOffload: true });
+    expect(offloaded).toEqual({
+      status: 307,
+      headers: { 'cache-control': 'no-store' },
+      body: { kind: 'offload', method: 'GET', disposition: "attachment; filename=\"Mi video.mp4\"; filename*=UTF-8''Mi%20v%C3%ADdeo.mp4" },
+    });
+    expect(get({ range: 'bytes=0-' }, big, capped, { ...download, canOffload: true }).status).toBe(307);
+    expect(get({ range: 'bytes=0-' }, big, capped, { ...stream, canOffload: true }).status).toBe(206);
+    const head = planResponse('HEAD', {}, big, capped, { ...stream, canOffload: true });
+    expect(head.body).toEqual({ kind: 'offload', method: 'HEAD', disposition: undefined });
+  });
+
+  it('within the limit a whole file streams as usual', () => {
+    expect(get({}, { ...big, size: 5_000 }, capped).status).toBe(200);
   });
 });

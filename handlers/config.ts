@@ -1,0 +1,23 @@
+import { DEFAULT_SERVE_OPTIONS, type ServeOptions } from '../core/serve';
+import { positiveInteger as positive, type Env } from '../storage/env';
+
+/** What Lambda can return: 200 MB streamed, 6 MB buffered (a base64 body grows by 4/3, plus the JSON around it). */
+export const STREAMING_LIMIT = 200 * 1000 * 1000;
+export const BUFFERED_BODY_LIMIT = 4 * 1024 * 1024;
+
+/** Response windows and limits from the environment (README "Configuration"), validated at init. */
+export function serveOptionsFromEnv(env: Env): { streaming: ServeOptions; buffered: ServeOptions } {
+  const maxRangeBytes = positive(env, 'MAX_RANGE_BYTES', DEFAULT_SERVE_OPTIONS.maxRangeBytes);
+  const maxResponseBytes = positive(env, 'MAX_RESPONSE_BYTES', DEFAULT_SERVE_OPTIONS.maxResponseBytes);
+  if (maxResponseBytes > STREAMING_LIMIT) throw new Error(`MAX_RESPONSE_BYTES may not exceed ${STREAMING_LIMIT}, Lambda's limit for a streamed response`);
+  const presignExpiresSeconds = positive(env, 'PRESIGN_EXPIRES_SECONDS', DEFAULT_SERVE_OPTIONS.presignExpiresSeconds);
+  // SigV4 presigned URLs live at most 7 days.
+  if (presignExpiresSeconds > 604_800) throw new Error('PRESIGN_EXPIRES_SECONDS may not exceed 604800 (7 days)');
+  const streaming: ServeOptions = { ...DEFAULT_SERVE_OPTIONS, maxRangeBytes, maxResponseBytes, presignExpiresSeconds };
+  const buffered: ServeOptions = {
+    ...streaming,
+    maxRangeBytes: Math.min(maxRangeBytes, BUFFERED_BODY_LIMIT),
+    maxResponseBytes: Math.min(maxResponseBytes, BUFFERED_BODY_LIMIT),
+  };
+  return { streaming, buffered };
+}
