@@ -84,6 +84,8 @@ export const MESSAGES = {
   methodNotAllowed: 'Method Not Allowed',
   internal: 'Internal Server Error',
   storageUnavailable: 'Almacenamiento no disponible',
+  badSignature: 'Enlace no válido o caducado',
+  queryTooLong: 'Consulta demasiado larga',
   tooLarge: 'Archivo demasiado grande para una sola respuesta: pídalo por rangos (cabecera Range: bytes=inicio-fin)',
 } as const;
 

@@ -3,6 +3,8 @@ import { finished, type Readable } from 'node:stream';
 import { StorageUnavailableError, type OpenResult, type ReadIntent, type Storage, type StoredObject } from '../storage/types';
 import { multipartBody, readWindow } from './body';
 import { contentTypeFor } from './content-type';
+import { CORS_METHODS, CORS_OFF, corsHeaders, preflightHeaders, type CorsPolicy } from './cors';
+import { checkSignature } from './signing';
 import { planIntent } from './intent';
 import {
   DEFAULT_MAX_PARTS,
@@ -33,6 +35,11 @@ export interface StreamResponse {
 export interface ServeOptions extends PlanOptions {
   /** Lifetime of presigned URLs for answers too large to stream (PRESIGN_EXPIRES_SECONDS). */
   readonly presignExpiresSeconds: number;
+  /** SIGNING_SECRET: when set, every request needs a valid `expires` + `signature`. */
+  readonly signingSecret: string | undefined;
+  readonly cors: CorsPolicy;
+  /** Milliseconds since the epoch; a parameter so that expiry is testable. */
+  readonly now: () => number;
   /** Where faults are reported; the client only ever sees a generic detail. */
   readonly logError: (message: string, error: unknown) => void;
 }
@@ -42,26 +49,52 @@ export const DEFAULT_SERVE_OPTIONS: ServeOptions = {
   maxRangeBytes: DEFAULT_MAX_RANGE_BYTES,
   maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES,
   presignExpiresSeconds: 300,
+  signingSecret: undefined,
+  cors: CORS_OFF,
+  now: () => Date.now(),
   boundary: () => randomBytes(12).toString('hex'),
   logError: (message, error) => console.error(message, error),
 };
 
-const ALLOW = 'GET, HEAD';
 const NO_CONDITIONS: ReadIntent['conditions'] = {};
+/** Longer query strings are refused (414): ours need under 200 characters. */
+export const MAX_QUERY_LENGTH = 2048;
 
-/** The whole endpoint: route, validate, open, decide, and attach the bytes the decision names. */
+/** The whole endpoint: route, validate, open, decide, attach the bytes the decision names, add CORS. */
 export async function serveStream(
   request: StreamRequest,
   storage: Storage,
   options: ServeOptions = DEFAULT_SERVE_OPTIONS,
 ): Promise<StreamResponse> {
+  const answered = await answer(request, storage, options);
+  // HEAD gets the headers GET would get, refusals included, and never a body (RFC 9110 §9.3.2).
+  const response = request.method.toUpperCase() === 'HEAD' && Buffer.isBuffer(answered.body) ? { ...answered, body: undefined } : answered;
+  const cors = corsHeaders(options.cors, request.headers.origin);
+  return Object.keys(cors).length === 0 ? response : { ...response, headers: { ...response.headers, ...cors } };
+}
+
+/**
+ * In order: the route, the method (a CORS preflight needs nothing more), the size of the query,
+ * the file name, the signature, and only then storage. Each refusal is decided before any I/O, and
+ * a bad or missing signature says nothing about whether the file exists.
+ */
+async function answer(request: StreamRequest, storage: Storage, options: ServeOptions): Promise<StreamResponse> {
   const route = matchStreamRoute(request.rawPath);
   if (route.kind === 'no-route') return withoutObject(jsonError(404, MESSAGES.noRoute));
   const method = request.method.toUpperCase();
-  if (method !== 'GET' && method !== 'HEAD') {
-    return withoutObject(jsonError(405, MESSAGES.methodNotAllowed, { allow: ALLOW }));
+  const corsOn = options.cors.kind !== 'off';
+  if (method === 'OPTIONS' && corsOn) {
+    return { status: 204, headers: { ...preflightHeaders(options.cors, request.headers.origin), allow: CORS_METHODS }, body: undefined };
   }
+  if (method !== 'GET' && method !== 'HEAD') {
+    return withoutObject(jsonError(405, MESSAGES.methodNotAllowed, { allow: corsOn ? CORS_METHODS : 'GET, HEAD' }));
+  }
+  if (request.rawQuery.length > MAX_QUERY_LENGTH) return withoutObject(jsonError(414, MESSAGES.queryTooLong));
   if (route.kind === 'bad-name') return withoutObject(jsonError(400, MESSAGES.badName));
+  if (options.signingSecret !== undefined) {
+    const check = checkSignature(request.rawQuery, route.name, options.signingSecret, Math.floor(options.now() / 1000));
+    if (check !== 'valid') return withoutObject(jsonError(403, MESSAGES.badSignature));
+  }
 
   const download = isDownload(request.rawQuery);
   const delivery: Delivery = { download, name: route.name, canOffload: storage.presign !== undefined };

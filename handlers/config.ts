@@ -1,3 +1,4 @@
+import { corsPolicyOf } from '../core/cors';
 import { DEFAULT_SERVE_OPTIONS, type ServeOptions } from '../core/serve';
 import { positiveInteger as positive, type Env } from '../storage/env';
 
@@ -13,7 +14,11 @@ export function serveOptionsFromEnv(env: Env): { streaming: ServeOptions; buffer
   const presignExpiresSeconds = positive(env, 'PRESIGN_EXPIRES_SECONDS', DEFAULT_SERVE_OPTIONS.presignExpiresSeconds);
   // SigV4 presigned URLs live at most 7 days.
   if (presignExpiresSeconds > 604_800) throw new Error('PRESIGN_EXPIRES_SECONDS may not exceed 604800 (7 days)');
-  const streaming: ServeOptions = { ...DEFAULT_SERVE_OPTIONS, maxRangeBytes, maxResponseBytes, presignExpiresSeconds };
+  const signingSecret = env.SIGNING_SECRET === undefined || env.SIGNING_SECRET === '' ? undefined : env.SIGNING_SECRET;
+  // 32 characters of a random secret (e.g. `openssl rand -base64 32`) cannot be guessed; fewer might.
+  if (signingSecret !== undefined && signingSecret.length < 32) throw new Error('SIGNING_SECRET must be at least 32 characters long');
+  const cors = corsPolicyOf(env.CORS_ORIGINS);
+  const streaming: ServeOptions = { ...DEFAULT_SERVE_OPTIONS, maxRangeBytes, maxResponseBytes, presignExpiresSeconds, signingSecret, cors };
   const buffered: ServeOptions = {
     ...streaming,
     maxRangeBytes: Math.min(maxRangeBytes, BUFFERED_BODY_LIMIT),

@@ -10,6 +10,9 @@ import { writeStreamingResponse } from './response-stream';
 // A bad configuration fails here, with its message in the init log, not on the first request.
 const storage = await storageFromEnv(process.env);
 const options = serveOptionsFromEnv(process.env);
+if (options.streaming.signingSecret === undefined) {
+  console.warn('SIGNING_SECRET is not set: every file is served to anyone who knows its name');
+}
 
 /**
  * GET|HEAD /api/stream/{filename}: behind a Function URL with InvokeMode RESPONSE_STREAM, or an

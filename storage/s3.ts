@@ -114,14 +114,16 @@ function unavailable(error: unknown): unknown {
   if (name === 'SlowDown' || name.includes('Throttl') || status === 503 || status === 429) {
     return new StorageUnavailableError('throttled', 'storage is throttling requests', { cause: error });
   }
+  // Before the timeout check: the SDK names a reset socket ("socket hang up") TimeoutError too,
+  // and only its code tells a refused or cut connection from a storage that is merely slow.
+  if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ECONNABORTED)$/.test(code)) {
+    return new StorageUnavailableError('unreachable', `storage unreachable (${code})`, { cause: error });
+  }
   if (name === 'TimeoutError' || name === 'RequestTimeout' || code === 'ETIMEDOUT') {
     return new StorageUnavailableError('timeout', 'storage did not answer in time', { cause: error });
   }
   if (status !== undefined && status >= 500) return new StorageUnavailableError('failed', `storage answered ${status}`, { cause: error });
   if (name === 'CredentialsProviderError') return new StorageUnavailableError('failed', 'no credentials for storage', { cause: error });
-  if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ECONNABORTED)$/.test(code)) {
-    return new StorageUnavailableError('unreachable', `storage unreachable (${code})`, { cause: error });
-  }
   return error;
 }
 

@@ -1,13 +1,13 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { readFile, rm, symlink, truncate, writeFile, mkdir } from 'node:fs/promises';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { BIG_NAME, BIG_SIZE, EMPTY_NAME, UNICODE_NAME } from '../support/fixtures';
 import { SAMPLE_NAME } from '../support/paths';
-import { rawRequest, request } from '../support/client';
+import { request } from '../support/client';
 import { parseMultipart } from '../support/http';
 import { fdsUnder, socketCount } from '../support/fds';
 import { s3Connections, storageWriter, type BackendContext } from '../support/backends';
@@ -154,56 +154,6 @@ describe.each(inject('backends'))('over HTTP with the $kind backend', (backend: 
         expect(res.status, method).toBe(405);
         expect(res.headers.allow).toBe('GET, HEAD');
       }
-    });
-  });
-
-  describe('hostile paths over the wire', () => {
-    const secret = 'TOP-SECRET-OUTSIDE-THE-ROOT';
-    beforeAll(async () => {
-      if (backend.kind === 'local') {
-        const parent = dirname(downloads);
-        await writeFile(join(parent, 'outside-secret.mp4'), secret);
-        await mkdir(join(downloads, 'sub'), { recursive: true });
-        await writeFile(join(downloads, 'sub', 'nested.mp4'), secret);
-        await writeFile(join(downloads, '.hidden.mp4'), secret);
-        await symlink(join(parent, 'outside-secret.mp4'), join(downloads, 'link-out.mp4')).catch(() => undefined);
-      } else {
-        // Outside the prefix is outside the root; a key with a slash is a file in a folder.
-        const s3 = storageWriter(backend);
-        await s3.put('outside', Buffer.from(secret), 'outside-secret.mp4');
-        await s3.put('sub/nested.mp4', Buffer.from(secret));
-        await s3.put('.hidden.mp4', Buffer.from(secret));
-      }
-    });
-    afterAll(async () => {
-      await rm(join(dirname(downloads), 'outside-secret.mp4'), { force: true });
-    });
-
-    const base = '/api/stream/';
-    const targets = [
-      '..', '%2e%2e', '%2E%2E', '.', '.hidden.mp4', '%2ehidden.mp4',
-      '..%2foutside-secret.mp4', '..%2Foutside-secret.mp4', '%2e%2e%2foutside-secret.mp4', '..%5coutside-secret.mp4',
-      '..\\outside-secret.mp4', '%2f..%2foutside-secret.mp4', 'sub%2fnested.mp4', 'sub/nested.mp4', '../outside-secret.mp4',
-      '%252e%252e%252foutside-secret.mp4', '..%252foutside-secret.mp4', '%c0%ae%c0%ae%c0%afoutside-secret.mp4',
-      '%e0%80%ae%e0%80%ae/outside-secret.mp4', 'x%00.mp4', '%00', 'x%0d%0aSet-Cookie:%20a=b', '%ff', '%zz', '%',
-      'C:%5cWindows%5cwin.ini', 'c:outside-secret.mp4', '%2fetc%2fpasswd', '%5c%5cserver%5cshare', 'link-out.mp4',
-      `${'a'.repeat(300)}.mp4`, `${'%C3%B1'.repeat(200)}.mp4`, 'a b.mp4', 'a\u0001b.mp4', 'ñ.mp4', 'a\tb',
-      'a'.repeat(20_000),
-    ];
-
-    it.each(targets)('GET %# gets a 4xx with a JSON detail and no byte from outside', async (target) => {
-      const res = await rawRequest(url, base + target);
-      expect(res.status, target).toBeGreaterThanOrEqual(400);
-      expect(res.status, target).toBeLessThan(500);
-      expect(res.text).not.toContain(secret);
-      expect(res.text).toMatch(/\r\ncontent-type: application\/json\r\n/i);
-      expect(res.text).toMatch(/\r\n\r\n\{"detail":"[^"]+"\}$/);
-    });
-
-    it('a 10 KB name is refused and the server keeps answering', async () => {
-      const res = await rawRequest(url, base + 'a'.repeat(10_000));
-      expect(res.status).toBe(400);
-      expect((await request(at(SAMPLE_NAME), { method: 'HEAD' })).status).toBe(200);
     });
   });
 

@@ -18,13 +18,14 @@ interface Packaged {
   zip: string;
 }
 
+const SECRET = 'a-test-secret-of-more-than-32-characters';
 const outputs: string[] = [];
 /** `serverless package` as a user runs it, offline: no AWS credentials, no network. */
 async function pack(params: string[]): Promise<Packaged> {
   const out = await mkdtemp(join(tmpdir(), 'stack-'));
   outputs.push(out);
   const env: NodeJS.ProcessEnv = { ...process.env, ESBUILD_WORK_FOLDER: `.esbuild-stack-${process.pid}-${outputs.length}` };
-  for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'S3_BUCKET', 'S3_PREFIX']) delete env[name];
+  for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'S3_BUCKET', 'S3_PREFIX', 'SIGNING_SECRET', 'CORS_ORIGINS']) delete env[name];
   env.AWS_CONFIG_FILE = env.AWS_SHARED_CREDENTIALS_FILE = join(out, 'none');
   await run(process.execPath, [SERVERLESS, 'package', '--package', out, ...params.map((p) => `--param=${p}`)], { cwd: PROJECT_ROOT, env });
   const template = JSON.parse(await readFile(join(out, 'cloudformation-template-update-stack.json'), 'utf8')) as { Resources: Record<string, Resource> };
@@ -37,7 +38,7 @@ let open: Packaged;
 let iam: Packaged;
 beforeAll(async () => {
   open = await pack(['bucket=my-videos', 'prefix=downloads/']);
-  iam = await pack(['bucket=my-videos', 'prefix=downloads/', 'urlAuth=aws_iam', 'apiGateway=true']);
+  iam = await pack(['bucket=my-videos', 'prefix=downloads/', 'urlAuth=aws_iam', 'apiGateway=true', `signingSecret=${SECRET}`, 'corsOrigins=https://player.example']);
 }, 180_000);
 afterAll(async () => {
   for (const out of outputs) await rm(out, { recursive: true, force: true });
@@ -85,6 +86,12 @@ describe('the packaged stack, checked before anyone deploys', () => {
     expect(fn?.Properties.Environment).toEqual({
       Variables: expect.objectContaining({ S3_BUCKET: 'my-videos', S3_PREFIX: 'downloads/', API_GATEWAY_STREAMING: 'false' }),
     });
+  });
+
+  it('signed links and CORS are off unless given, and reach the function when given', () => {
+    const variables = (p: Packaged) => (ofType(p, 'AWS::Lambda::Function')[0]?.Properties.Environment as { Variables: Record<string, string> }).Variables;
+    expect(variables(open)).toMatchObject({ SIGNING_SECRET: '', CORS_ORIGINS: '' });
+    expect(variables(iam)).toMatchObject({ SIGNING_SECRET: SECRET, CORS_ORIGINS: 'https://player.example' });
   });
 
   it('offers an API Gateway REST route in streaming mode only when asked', () => {

@@ -1,7 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { SeenRequest } from './s3-proxy';
+import type { Fault, SeenRequest } from './s3-proxy';
 
 /** One running `serverless offline` and the storage behind it, as the global setup provides it. */
 export interface BackendContext {
@@ -72,8 +73,25 @@ export async function resetS3Requests(backend: BackendContext): Promise<void> {
   if (admin !== undefined) await fetch(`${admin}/reset`, { method: 'POST' });
 }
 
-export async function s3Connections(backend: BackendContext): Promise<{ open: number; inFlight: number }> {
+export async function s3Connections(backend: BackendContext): Promise<{ open: number; inFlight: number; bytesOut: number }> {
   const admin = backend.s3?.proxyAdmin;
   if (admin === undefined) throw new Error('not an S3 backend');
-  return (await fetch(`${admin}/connections`)).json() as Promise<{ open: number; inFlight: number }>;
+  return (await fetch(`${admin}/connections`)).json() as Promise<{ open: number; inFlight: number; bytesOut: number }>;
+}
+
+/** The proxy's connection counts once no S3 request is in flight (waits up to 5 s for streams to wind down). */
+export async function settledS3Connections(backend: BackendContext): Promise<{ open: number; inFlight: number; bytesOut: number }> {
+  let connections = await s3Connections(backend);
+  for (let i = 0; i < 50 && connections.inFlight > 0; i += 1) {
+    await sleep(100);
+    connections = await s3Connections(backend);
+  }
+  return connections;
+}
+
+/** Makes the proxy in front of S3 misbehave (see Fault); `{ mode: 'none' }` heals it. */
+export async function injectFault(backend: BackendContext, fault: Fault): Promise<void> {
+  const admin = backend.s3?.proxyAdmin;
+  if (admin === undefined) throw new Error('not an S3 backend');
+  await fetch(`${admin}/fault`, { method: 'POST', body: JSON.stringify(fault) });
 }

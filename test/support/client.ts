@@ -25,11 +25,11 @@ export function request(url: string, options: { method?: string; headers?: Recor
  * A request written byte for byte on a socket, for paths no HTTP client would send as they are
  * (raw backslashes, raw non-ASCII, 10 KB names). Returns the status line's code and the raw answer.
  */
-export function rawRequest(baseUrl: string, requestTarget: string, extraHeaders = ''): Promise<{ status: number; text: string }> {
+export function rawRequest(baseUrl: string, requestTarget: string, extraHeaders = '', method = 'GET'): Promise<{ status: number; text: string }> {
   const { hostname, port } = new URL(baseUrl);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), hostname, () => {
-      socket.write(Buffer.concat([Buffer.from('GET '), Buffer.from(requestTarget, 'utf8'), Buffer.from(` HTTP/1.1\r\nHost: ${hostname}\r\nConnection: close\r\n${extraHeaders}\r\n`)]));
+      socket.write(Buffer.concat([Buffer.from(`${method} `), Buffer.from(requestTarget, 'utf8'), Buffer.from(` HTTP/1.1\r\nHost: ${hostname}\r\nConnection: close\r\n${extraHeaders}\r\n`)]));
     });
     const chunks: Buffer[] = [];
     socket.on('data', (chunk) => chunks.push(chunk));

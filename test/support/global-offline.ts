@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,9 +6,9 @@ import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { TestProject } from 'vitest/node';
 import { s3ClientFor, type BackendContext } from './backends';
 import { makeDownloads } from './fixtures';
-import { startOffline, type OfflineServer } from './offline-server';
-import { startS3Proxy, type S3Proxy } from './s3-proxy';
-import { startSwift, type S3Server } from './swift';
+import { startOffline } from './offline-server';
+import { startS3Proxy } from './s3-proxy';
+import { startSwift } from './swift';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -15,15 +16,21 @@ declare module 'vitest' {
     backends: BackendContext[];
     /** The same backends with tight delivery limits (TIGHT_LIMITS). */
     tightBackends: BackendContext[];
+    /** Local disk with SIGNING_SECRET and CORS_ORIGINS set to the origin of backends[0]. */
+    secure: BackendContext & { signingSecret: string; allowedOrigin: string };
+    /** S3 behind a proxy of its own that injects faults, with short timeouts (FAULT_TIMEOUTS). */
+    faulty: BackendContext;
   }
 }
 
 /** 256 KiB windows and 8 MiB per response: small enough for the fixtures to cross both limits. */
 export const TIGHT_LIMITS = { MAX_RANGE_BYTES: String(256 * 1024), MAX_RESPONSE_BYTES: String(8 * 1024 * 1024) };
+/** So that a stalled S3 becomes a 503 in seconds: 3 attempts of 1 s to first byte, 2 s idle body. */
+export const FAULT_TIMEOUTS = { S3_CONNECT_TIMEOUT_MS: '1000', S3_REQUEST_TIMEOUT_MS: '1000', S3_SOCKET_TIMEOUT_MS: '2000' };
 
 /**
- * Once per run: the fixtures, a real S3 server (Swift) holding copies of them behind a counting
- * proxy, and `serverless offline` (what `npm start` runs) twice, once per backend.
+ * Once per run: the fixtures, a real S3 server (Swift) holding copies of them behind counting
+ * proxies, and `serverless offline` (what `npm start` runs) once per backend and profile.
  */
 export default async function setup(project: TestProject) {
   const stops: Array<() => Promise<unknown>> = [];
@@ -33,11 +40,11 @@ export default async function setup(project: TestProject) {
   try {
     const downloads = await makeDownloads();
     stops.push(() => rm(downloads, { recursive: true, force: true }));
-
-    const swift: S3Server = await startSwift();
+    const swift = await startSwift();
     stops.push(() => swift.stop());
-    const proxy: S3Proxy = await startS3Proxy(swift.endpoint);
-    stops.push(() => proxy.stop());
+    const [proxy, faultProxy] = await Promise.all([startS3Proxy(swift.endpoint), startS3Proxy(swift.endpoint)]);
+    stops.push(() => proxy.stop(), () => faultProxy.stop());
+
     const s3 = {
       endpoint: swift.endpoint,
       region: swift.region,
@@ -54,28 +61,42 @@ export default async function setup(project: TestProject) {
     }
     client.destroy();
 
-    const quiet = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
-    const s3Env = {
-      STORAGE: 's3',
-      S3_BUCKET: s3.bucket,
-      S3_PREFIX: s3.prefix,
-      S3_ENDPOINT: proxy.url,
-      S3_FORCE_PATH_STYLE: 'true',
-      AWS_REGION: s3.region,
-      AWS_ACCESS_KEY_ID: s3.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    };
     const logs = await mkdtemp(join(tmpdir(), 'offline-logs-'));
     stops.push(() => rm(logs, { recursive: true, force: true }));
-    const start = async (name: string, kind: 'local' | 's3', env: Record<string, string>): Promise<BackendContext> => {
+    const start = async (name: string, kind: 'local' | 's3', env: Record<string, string>, via = proxy): Promise<BackendContext> => {
       const logFile = join(logs, `${name}.log`);
-      const server: OfflineServer = await startOffline(downloads, { ...quiet, ...(kind === 's3' ? s3Env : {}), ...env }, { logFile });
+      const s3Env = {
+        STORAGE: 's3',
+        S3_BUCKET: s3.bucket,
+        S3_PREFIX: s3.prefix,
+        S3_ENDPOINT: via.url,
+        S3_FORCE_PATH_STYLE: 'true',
+        AWS_REGION: s3.region,
+        AWS_ACCESS_KEY_ID: s3.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      };
+      const quiet = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+      const server = await startOffline(downloads, { ...quiet, ...(kind === 's3' ? s3Env : {}), ...env }, { logFile });
       stops.push(() => server.stop());
-      return { kind, url: server.url, pid: server.pid, downloads, logFile, ...(kind === 's3' ? { s3 } : {}) };
+      return { kind, url: server.url, pid: server.pid, downloads, logFile, ...(kind === 's3' ? { s3: { ...s3, proxyAdmin: via.adminUrl } } : {}) };
     };
 
-    project.provide('backends', [await start('local', 'local', {}), await start('s3', 's3', {})]);
-    project.provide('tightBackends', [await start('local-tight', 'local', TIGHT_LIMITS), await start('s3-tight', 's3', TIGHT_LIMITS)]);
+    // Each server builds into a folder of its own, so they can start side by side.
+    const [local, remote, localTight, remoteTight, faulty] = await Promise.all([
+      start('local', 'local', {}),
+      start('s3', 's3', {}),
+      start('local-tight', 'local', TIGHT_LIMITS),
+      start('s3-tight', 's3', TIGHT_LIMITS),
+      start('s3-faulty', 's3', FAULT_TIMEOUTS, faultProxy),
+    ]);
+    const signingSecret = randomBytes(32).toString('base64url');
+    const allowedOrigin = new URL(local.url).origin;
+    const secure = await start('local-secure', 'local', { SIGNING_SECRET: signingSecret, CORS_ORIGINS: allowedOrigin });
+
+    project.provide('backends', [local, remote]);
+    project.provide('tightBackends', [localTight, remoteTight]);
+    project.provide('secure', { ...secure, signingSecret, allowedOrigin });
+    project.provide('faulty', faulty);
   } catch (error) {
     await teardown();
     throw error;

@@ -10,12 +10,34 @@ export interface SeenRequest {
   readonly ifNoneMatch: string | undefined;
 }
 
+/**
+ * A fault the proxy injects into the next `count` requests (or all, without count):
+ * - slowdown / internal-error: answers 503 SlowDown / 500 InternalError itself, as S3 does;
+ * - refuse: resets the connection as soon as the request arrives;
+ * - stall: never answers;
+ * - delay: forwards after `delayMs`;
+ * - cut: forwards the answer's head and `bytes` bytes of its body, then closes the connection;
+ * - hang: the same, but then keeps the connection open and silent.
+ */
+export interface Fault {
+  readonly mode: 'none' | 'slowdown' | 'internal-error' | 'refuse' | 'stall' | 'delay' | 'cut' | 'hang';
+  readonly count?: number;
+  readonly delayMs?: number;
+  readonly bytes?: number;
+}
+
+const S3_ERRORS = {
+  slowdown: [503, 'SlowDown', 'Please reduce your request rate.'],
+  'internal-error': [500, 'InternalError', 'We encountered an internal error. Please try again.'],
+} as const;
+
 export interface S3Proxy {
   /** Where the function under test sends its S3 requests. */
   readonly url: string;
   /**
    * GET /requests lists what was forwarded since the last POST /reset; GET /connections counts open
-   * connections and requests whose response has not ended or been closed.
+   * connections, requests whose response has not ended or been closed, and body bytes forwarded so
+   * far; POST /fault sets a Fault.
    */
   readonly adminUrl: string;
   stop(): Promise<void>;
@@ -31,22 +53,62 @@ export async function startS3Proxy(target: string): Promise<S3Proxy> {
   const seen: SeenRequest[] = [];
   let openConnections = 0;
   let inFlight = 0;
+  let bytesOut = 0;
+  let fault: Fault = { mode: 'none' };
+  let faultsLeft = Infinity;
+
+  const currentFault = (): Fault => {
+    if (fault.mode === 'none' || faultsLeft <= 0) return { mode: 'none' };
+    faultsLeft -= 1;
+    return fault;
+  };
 
   const proxy = createServer((req, res) => {
     if (!req.url?.startsWith('/?') && req.url !== '/') seen.push(describe(req));
     inFlight += 1;
     res.once('close', () => (inFlight -= 1));
-    const forward = httpRequest(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.rawHeaders);
-        answer.pipe(res);
-        res.on('close', () => answer.destroy());
-      },
-    );
-    forward.on('error', () => res.destroy());
-    req.pipe(forward);
-    res.on('close', () => forward.destroy());
+    const injected = currentFault();
+    if (injected.mode === 'refuse') {
+      req.socket.destroy();
+      return;
+    }
+    if (injected.mode === 'stall') return;
+    if (injected.mode === 'slowdown' || injected.mode === 'internal-error') {
+      const [status, code, message] = S3_ERRORS[injected.mode];
+      const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>fault</RequestId></Error>`;
+      req.resume();
+      res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) }).end(body);
+      return;
+    }
+    const forwardNow = () => {
+      const forward = httpRequest(
+        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.rawHeaders);
+          if (injected.mode === 'cut' || injected.mode === 'hang') {
+            let left = injected.bytes ?? 0;
+            answer.on('data', (chunk: Buffer) => {
+              if (left <= 0) return;
+              res.write(chunk.subarray(0, left));
+              left -= chunk.length;
+              if (left <= 0) {
+                answer.destroy();
+                if (injected.mode === 'cut') res.socket?.destroy();
+              }
+            });
+          } else {
+            answer.on('data', (chunk: Buffer) => (bytesOut += chunk.length));
+            answer.pipe(res);
+          }
+          res.on('close', () => answer.destroy());
+        },
+      );
+      forward.on('error', () => res.destroy());
+      req.pipe(forward);
+      res.on('close', () => forward.destroy());
+    };
+    if (injected.mode === 'delay') setTimeout(forwardNow, injected.delayMs ?? 0);
+    else forwardNow();
   });
   proxy.on('connection', (socket) => {
     openConnections += 1;
@@ -57,8 +119,16 @@ export async function startS3Proxy(target: string): Promise<S3Proxy> {
     if (req.method === 'POST' && req.url === '/reset') {
       seen.length = 0;
       res.end('{}');
+    } else if (req.method === 'POST' && req.url === '/fault') {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        fault = JSON.parse(Buffer.concat(chunks).toString() || '{"mode":"none"}') as Fault;
+        faultsLeft = fault.count ?? Infinity;
+        res.end('{}');
+      });
     } else if (req.url === '/connections') {
-      res.end(JSON.stringify({ open: openConnections, inFlight }));
+      res.end(JSON.stringify({ open: openConnections, inFlight, bytesOut }));
     } else {
       res.end(JSON.stringify(seen));
     }

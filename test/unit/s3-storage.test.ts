@@ -182,6 +182,8 @@ describe('S3 backend: one request per client request', () => {
       [s3Error('InternalError', 500), 502],
       [Object.assign(new Error('socket timed out'), { name: 'TimeoutError' }), 503],
       [Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443 bucket videos'), { code: 'ECONNREFUSED' }), 502],
+      // The SDK's own shape for a connection reset by the server: named TimeoutError, but not slow.
+      [Object.assign(new Error('socket hang up'), { name: 'TimeoutError', code: 'ECONNRESET' }), 502],
     ];
     for (const [error, status] of cases) {
       s3.on(GetObjectCommand).rejects(error);

@@ -1,0 +1,47 @@
+import type { Headers } from './plan';
+
+/**
+ * CORS for fetch()-based players (hls.js, shaka, dash.js) on other origins. `<video src>` needs
+ * none. Off unless CORS_ORIGINS lists origins or is "*"; no credentials are ever allowed, so "*"
+ * exposes nothing a plain <video> on any page could not already load.
+ */
+export type CorsPolicy = { readonly kind: 'off' } | { readonly kind: 'any' } | { readonly kind: 'list'; readonly origins: ReadonlySet<string> };
+
+export const CORS_OFF: CorsPolicy = { kind: 'off' };
+const EXPOSED = 'Content-Range, Accept-Ranges, Content-Length, Content-Disposition, ETag';
+const ALLOWED_HEADERS = 'Range, If-Range, If-None-Match, If-Match, If-Modified-Since, If-Unmodified-Since';
+export const CORS_METHODS = 'GET, HEAD, OPTIONS';
+
+export function corsPolicyOf(setting: string | undefined): CorsPolicy {
+  const value = (setting ?? '').trim();
+  if (value === '') return CORS_OFF;
+  if (value === '*') return { kind: 'any' };
+  const origins = value.split(',').map((origin) => origin.trim().replace(/\/$/, '')).filter((origin) => origin !== '');
+  for (const origin of origins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) throw new Error(`CORS_ORIGINS: ${JSON.stringify(origin)} is not an origin like https://player.example.com`);
+  }
+  return { kind: 'list', origins: new Set(origins) };
+}
+
+/** The headers every answer to `origin` carries (errors included, so a player can read them). */
+export function corsHeaders(policy: CorsPolicy, origin: string | undefined): Headers {
+  if (policy.kind === 'off') return {};
+  // The answer depends on Origin whenever the policy is a list; say so to caches either way.
+  const vary = { vary: 'Origin' };
+  if (policy.kind === 'any') return { ...vary, 'access-control-allow-origin': '*', 'access-control-expose-headers': EXPOSED };
+  if (origin === undefined || !policy.origins.has(origin)) return vary;
+  return { ...vary, 'access-control-allow-origin': origin, 'access-control-expose-headers': EXPOSED };
+}
+
+/** The answer to a preflight: 204, with permission only for an allowed origin. */
+export function preflightHeaders(policy: CorsPolicy, origin: string | undefined): Headers {
+  const headers = corsHeaders(policy, origin);
+  if (headers['access-control-allow-origin'] === undefined) return headers;
+  const { 'access-control-expose-headers': _exposed, ...allowed } = headers;
+  return {
+    ...allowed,
+    'access-control-allow-methods': CORS_METHODS,
+    'access-control-allow-headers': ALLOWED_HEADERS,
+    'access-control-max-age': '600',
+  };
+}
