@@ -34,7 +34,7 @@ export function exactly(window: ByteWindow, source: Readable): Readable {
 }
 
 export function readWindow(object: StoredObject, window: ByteWindow): Readable {
-  return exactly(window, object.read(window));
+  return object.exact === true ? object.read(window) : exactly(window, object.read(window));
 }
 
 /** The parts one after the other, each read only when the previous one is done. */

@@ -59,6 +59,12 @@ export interface StoredObject {
   readonly meta: ObjectMeta;
   /** Exactly the bytes of `window`. May be called more than once (multipart). */
   read(window: ByteWindow): Readable;
+  /**
+   * true: `read` is known to yield no byte past its window, in chunks of at most CHUNK_SIZE, and to
+   * fail rather than end when it cannot deliver the whole window, so the core need not check it
+   * again (one stream stage less per chunk). Backends that relay a remote body leave it unset.
+   */
+  readonly exact?: boolean;
   /** Releases what `open` acquired (a file descriptor, a response body). Idempotent; never throws. */
   close(): Promise<void>;
 }

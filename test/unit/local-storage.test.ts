@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, mkdir, rm, symlink, writeFile, realpath, rename } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, symlink, truncate, writeFile, realpath, rename } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,6 +108,31 @@ describe('local storage', () => {
     expect((await collect(second?.read({ start: 0, end: 11 }))).toString()).toBe('version two!');
     await first?.close();
     await second?.close();
+  });
+
+  it('fails, rather than ends, a window the file no longer holds (it shrank after open)', async () => {
+    const storage = createLocalStorage(root);
+    await writeFile(join(root, 'shrinking.mp4'), content);
+    const object = await openObject(storage, 'shrinking.mp4');
+    expect(object?.exact).toBe(true);
+    await truncate(join(root, 'shrinking.mp4'), 100_000);
+    await expect(collect(object?.read({ start: 0, end: content.length - 1 }))).rejects.toThrow(/ended at byte 100000/);
+    await object?.close();
+  });
+
+  it('waits for a read in flight before closing the descriptor', async () => {
+    const storage = createLocalStorage(root);
+    const before = fdsUnder(root).length;
+    const object = await openObject(storage, 'clip__1.mp4');
+    const stream = object?.read({ start: 0, end: content.length - 1 });
+    const failed = new Promise<Error>((resolve) => stream?.once('error', resolve));
+    stream?.resume();
+    // close() while the first read is in the thread pool: that read completes on the open
+    // descriptor, and no later read is issued (it would fail with EBADF, or read a reused one).
+    const closed = object?.close();
+    expect((await failed).message).toBe('file closed before its window was read');
+    await closed;
+    expect(fdsUnder(root).length).toBe(before);
   });
 
   it('closes the file on every path: end, early destroy, error, never read', async () => {
