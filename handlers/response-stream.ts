@@ -1,6 +1,12 @@
 import { Readable, type Writable } from 'node:stream';
 import type { StreamResponse } from '../core/serve';
 
+/** What the writers report as they go, for the access log: body bytes, and when the first left. */
+export interface Progress {
+  bytes: number;
+  firstByteAt: number | undefined;
+}
+
 const NOTHING = new Uint8Array(0);
 
 /**
@@ -8,7 +14,7 @@ const NOTHING = new Uint8Array(0);
  * then the body with backpressure. Resolves once the stream has finished; rejects (after the
  * response stream was destroyed, which cuts the client's response short) if the body failed.
  */
-export async function writeStreamingResponse(responseStream: Writable, response: StreamResponse): Promise<void> {
+export async function writeStreamingResponse(responseStream: Writable, response: StreamResponse, progress?: Progress): Promise<void> {
   const out = awslambda.HttpResponseStream.from(responseStream, {
     statusCode: response.status,
     headers: response.headers,
@@ -20,6 +26,13 @@ export async function writeStreamingResponse(responseStream: Writable, response:
   out.write(NOTHING);
   const { body } = response;
   const source = body instanceof Readable ? body : Readable.from(body === undefined ? [] : [body]);
+  if (progress !== undefined) {
+    // A second 'data' listener beside pipe's: counting needs no stream stage of its own.
+    source.on('data', (chunk: Buffer) => {
+      progress.firstByteAt ??= performance.now();
+      progress.bytes += chunk.length;
+    });
+  }
   await pump(source, out);
 }
 

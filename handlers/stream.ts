@@ -1,28 +1,75 @@
 import type { Writable } from 'node:stream';
-import { serveStream } from '../core/serve';
+import { serveStream, type StreamResponse } from '../core/serve';
+import type { Storage } from '../storage/types';
+import { accessLogLine, type AccessRecord } from './access-log';
 import { storageFromEnv } from '../storage/from-env';
 import { writeBufferedResponse } from './buffered-response';
 import { serveOptionsFromEnv } from './config';
 import { requestFromEvent, responseModeOf, type HttpEvent } from './events';
-import { writeStreamingResponse } from './response-stream';
+import { writeStreamingResponse, type Progress } from './response-stream';
 
 // Once per container, at init: every invocation reuses the backend (and the S3 client's sockets).
 // A bad configuration fails here, with its message in the init log, not on the first request.
 const storage = await storageFromEnv(process.env);
 const options = serveOptionsFromEnv(process.env);
+const accessLog = process.env.ACCESS_LOG !== 'off';
 if (options.streaming.signingSecret === undefined) {
   console.warn('SIGNING_SECRET is not set: every file is served to anyone who knows its name');
 }
 
 /**
  * GET|HEAD /api/stream/{filename}: behind a Function URL with InvokeMode RESPONSE_STREAM, or an
- * API Gateway REST route (streamed or buffered), or an HTTP API (buffered).
+ * API Gateway REST route (streamed or buffered), or an HTTP API (buffered). One access log line
+ * per request (handlers/access-log.ts), written when the answer is done or has failed.
  */
-export const handler = awslambda.streamifyResponse<HttpEvent>(async (event, responseStream: Writable) => {
+export const handler = awslambda.streamifyResponse<HttpEvent>(async (event, responseStream: Writable, context) => {
+  const started = performance.now();
   const request = requestFromEvent(event);
-  if (responseModeOf(event, process.env) === 'stream') {
-    await writeStreamingResponse(responseStream, await serveStream(request, storage, options.streaming));
-  } else {
-    await writeBufferedResponse(responseStream, await serveStream(request, storage, options.buffered));
+  const timed = timedStorage(storage);
+  const progress: Progress = { bytes: 0, firstByteAt: undefined };
+  let response: StreamResponse | undefined;
+  let completed = false;
+  try {
+    if (responseModeOf(event, process.env) === 'stream') {
+      response = await serveStream(request, timed.storage, options.streaming);
+      await writeStreamingResponse(responseStream, response, progress);
+    } else {
+      response = await serveStream(request, timed.storage, options.buffered);
+      await writeBufferedResponse(responseStream, response, progress);
+    }
+    completed = true;
+  } finally {
+    if (accessLog) {
+      const record: AccessRecord = {
+        requestId: context.awsRequestId,
+        request,
+        // No answer at all is what the runtime turns into a 502.
+        status: response?.status ?? 502,
+        contentRange: response?.headers['content-range'],
+        bytes: progress.bytes,
+        completed,
+        durationMs: performance.now() - started,
+        storageMs: timed.ms(),
+        firstByteMs: progress.firstByteAt === undefined ? undefined : progress.firstByteAt - started,
+      };
+      process.stdout.write(`${accessLogLine(record, new Date())}\n`);
+    }
   }
 });
+
+/** The storage, timing this request's calls to it (a wrapper per request: invocations may overlap locally). */
+function timedStorage(inner: Storage): { storage: Storage; ms: () => number | undefined } {
+  let total: number | undefined;
+  const storage: Storage = {
+    async open(key, intent) {
+      const started = performance.now();
+      try {
+        return await inner.open(key, intent);
+      } finally {
+        total = (total ?? 0) + performance.now() - started;
+      }
+    },
+    ...(inner.presign === undefined ? {} : { presign: inner.presign.bind(inner) }),
+  };
+  return { storage, ms: () => total };
+}

@@ -17,7 +17,12 @@ async function invokeLocal(eventFile: string) {
     env: { ...process.env, DOWNLOADS_DIR: './downloads', ESBUILD_WORK_FOLDER: WORK_FOLDER },
     maxBuffer: 16 * 1024 * 1024,
   });
-  return JSON.parse(stdout.slice(stdout.indexOf('{'))) as { statusCode: number; headers: Record<string, string>; body: string; isBase64Encoded: boolean };
+  // The function's access log line comes first (what CloudWatch would get), then the result.
+  const logLine = stdout.split('\n').find((line) => line.startsWith('{"timestamp"')) ?? '';
+  const afterLog = stdout.slice(stdout.indexOf(logLine) + logLine.length);
+  const result = JSON.parse(afterLog.slice(afterLog.indexOf('{'))) as { statusCode: number; headers: Record<string, string>; body: string; isBase64Encoded: boolean };
+  expect((JSON.parse(logLine) as { status: number }).status).toBe(result.statusCode);
+  return result;
 }
 
 describe('serverless invoke local with the sample events', () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { copyFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,6 +106,37 @@ describe('the Lambda handler through the runtime prelude format', () => {
     const { head, body } = await invoke(withRequest(base, base.rawPath, 'GET', { range: 'bytes=1000-99999' }));
     expect(head.statusCode).toBe(206);
     expect(body.equals(sample.subarray(1000, 100_000))).toBe(true);
+  });
+
+  it('writes one JSON access log line per request, without the query string', async () => {
+    const base = await loadEvent('range');
+    const event = { ...withRequest(base, base.rawPath, 'GET', { range: 'bytes=10-' }), rawQueryString: 'expires=1&signature=abc&download=0' };
+    const lines: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      const capture = captureResponseStream();
+      await handler(event, capture.stream, { ...context, awsRequestId: 'req-42' });
+    } finally {
+      write.mockRestore();
+    }
+    expect(lines).toHaveLength(1);
+    const record = JSON.parse(lines[0] ?? '') as Record<string, unknown>;
+    expect(record).toMatchObject({
+      type: 'access',
+      requestId: 'req-42',
+      method: 'GET',
+      key: SAMPLE_NAME,
+      rangeAsked: 'bytes=10-',
+      rangeSent: `bytes 10-${sample.length - 1}/${sample.length}`,
+      status: 206,
+      bytes: sample.length - 10,
+      completed: true,
+    });
+    for (const field of ['durationMs', 'storageMs', 'firstByteMs']) expect(record[field]).toEqual(expect.any(Number));
+    expect(lines[0]).not.toMatch(/signature|expires/);
   });
 });
 

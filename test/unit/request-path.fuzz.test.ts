@@ -129,6 +129,20 @@ function restEvent(r: FuzzRequest): APIGatewayProxyEvent {
   };
 }
 
+/** Lines the handler wrote to stdout (its access log) while `capture` was on. */
+const logged: string[] = [];
+async function capturingStdout<T>(run: () => Promise<T>): Promise<T> {
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    logged.push(String(chunk));
+    return true;
+  });
+  try {
+    return await run();
+  } finally {
+    write.mockRestore();
+  }
+}
+
 async function invoke(handler: StreamingHandler, r: FuzzRequest): Promise<Answer> {
   const capture = captureResponseStream();
   await handler(r.format === 'url' ? urlEvent(r) : restEvent(r), capture.stream, context);
@@ -250,6 +264,13 @@ function servedName(rawPath: string): string | undefined {
 
 function checkAnswer(r: FuzzRequest, a: Answer): void {
   expect(ALLOWED.has(a.status), `status ${a.status}`).toBe(true);
+  // Exactly one access log line per request, JSON on one line, with the answer's status and
+  // nothing of the query string (where signatures travel).
+  expect(logged).toHaveLength(1);
+  const line = logged.pop() ?? '';
+  expect(line.endsWith('\n') && line.indexOf('\n') === line.length - 1).toBe(true);
+  expect((JSON.parse(line) as { status: number }).status).toBe(a.status);
+  expect(line).not.toContain('signature');
   expect(a.body.includes(MARKER)).toBe(false);
   const get = r.method.toUpperCase() === 'GET';
   if (r.method.toUpperCase() === 'HEAD') expect(a.body.length).toBe(0);
@@ -306,17 +327,18 @@ async function expectNoOpenFiles(): Promise<void> {
 describe('fuzzing the whole request path (public, CORS on, small windows)', () => {
   it(`answers ${RUNS} random requests with well-formed 2xx/3xx/4xx, exact bytes, nothing from outside the root`, async () => {
     const handler = await loadHandler({ CORS_ORIGINS: ORIGIN, SIGNING_SECRET: '' });
-    const etags = await etagsOf(handler);
+    const etags = await capturingStdout(() => etagsOf(handler));
+    logged.length = 0;
     const request = fc.record({ format: fc.constantFrom('url', 'url', 'url', 'url', 'rest'), method, path, query, headers: headersArbitrary(etags) });
     const seen = new Map<number, number>();
-    await fc.assert(
+    await capturingStdout(() => fc.assert(
       fc.asyncProperty(request, async (r: FuzzRequest) => {
         const answer = await invoke(handler, r);
         seen.set(answer.status, (seen.get(answer.status) ?? 0) + 1);
         checkAnswer(r, answer);
       }),
       { numRuns: RUNS },
-    );
+    ));
     // The generators reach every kind of answer; a fuzz that only ever saw 404s would prove little.
     for (const status of [200, 204, 206, 304, 400, 404, 405, 412, 413, 414, 416]) expect(seen.get(status) ?? 0, `answers with ${status}`).toBeGreaterThan(0);
     console.info('fuzz statuses', Object.fromEntries([...seen].sort(([a], [b]) => a - b)));
@@ -332,7 +354,8 @@ describe('fuzzing signed links', () => {
     const tamper = fc.constantFrom('none', 'none', 'none', 'expired', 'flip', 'other-name', 'later', 'drop-expires', 'drop-signature', 'twice', 'lowercase', 'padded');
     const signed = fc.record({ name: target, ttl: fc.integer({ min: 60, max: 86_400 }), tamper, method: fc.constantFrom('GET', 'HEAD'), at: fc.nat() });
     let forbidden: string | undefined;
-    await fc.assert(
+    logged.length = 0;
+    await capturingStdout(() => fc.assert(
       fc.asyncProperty(signed, async ({ name, ttl, tamper: how, method: m, at }) => {
         let expires = how === 'expired' ? now - ttl : now + ttl;
         let sig = signature(SECRET, how === 'other-name' ? NAMES[at % NAMES.length] + 'x' : name, expires);
@@ -359,11 +382,11 @@ describe('fuzzing signed links', () => {
         checkAnswer(r, answer);
       }),
       { numRuns: SIGNED_RUNS },
-    );
+    ));
     expect(forbidden).toBe('{"detail":"Enlace no válido o caducado"}');
     // And the CLI's own link format passes.
     const name = 'Canción ñ__2.webm';
-    const ok = await invoke(handler, { format: 'url', method: 'GET', path: `/api/stream/${encodeURIComponent(name)}`, query: signedQuery(name, SECRET, 60), headers: {} });
+    const ok = await capturingStdout(() => invoke(handler, { format: 'url', method: 'GET', path: `/api/stream/${encodeURIComponent(name)}`, query: signedQuery(name, SECRET, 60), headers: {} }));
     expect([ok.status, ok.body.equals(SERVABLE[name] ?? Buffer.alloc(1))]).toEqual([200, true]);
     await expectNoOpenFiles();
   }, 600_000);
