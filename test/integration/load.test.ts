@@ -24,7 +24,7 @@ function randomRange(): { header: string; start: number; end: number } {
   return { header: `bytes=-${length}`, start: SIZE - length, end: SIZE - 1 };
 }
 
-describe.each(inject('backends'))('under load, with the $kind backend', (backend: BackendContext) => {
+describe.each(inject('loadBackends'))('under load, with the $kind backend', (backend: BackendContext) => {
   const writer = storageWriter(backend);
   let data: Buffer;
 

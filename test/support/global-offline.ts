@@ -20,6 +20,12 @@ declare module 'vitest' {
     secure: BackendContext & { signingSecret: string; allowedOrigin: string };
     /** S3 behind a proxy of its own that injects faults, with short timeouts (FAULT_TIMEOUTS). */
     faulty: BackendContext;
+    /**
+     * For 200 clients at once: local disk (backends[0]), and S3 with a socket pool that large
+     * (S3_MAX_SOCKETS). With the default 50, requests queue for a socket, and the SDK counts that
+     * wait against the connect timeout (see storage/s3-env.ts).
+     */
+    loadBackends: BackendContext[];
   }
 }
 
@@ -82,12 +88,15 @@ export default async function setup(project: TestProject) {
     };
 
     // Each server builds into a folder of its own, so they can start side by side.
-    const [local, remote, localTight, remoteTight, faulty] = await Promise.all([
+    const [local, remote, localTight, remoteTight, faulty, remoteLoad] = await Promise.all([
       start('local', 'local', {}),
       start('s3', 's3', {}),
       start('local-tight', 'local', TIGHT_LIMITS),
       start('s3-tight', 's3', TIGHT_LIMITS),
       start('s3-faulty', 's3', FAULT_TIMEOUTS, faultProxy),
+      // And a first-byte timeout for a single-node Swift in Python answering 200 ranged GETs at
+      // once on two cores shared with the test: seconds, where S3 itself takes milliseconds.
+      start('s3-load', 's3', { S3_MAX_SOCKETS: '256', S3_REQUEST_TIMEOUT_MS: '15000' }),
     ]);
     const signingSecret = randomBytes(32).toString('base64url');
     const allowedOrigin = new URL(local.url).origin;
@@ -97,6 +106,7 @@ export default async function setup(project: TestProject) {
     project.provide('tightBackends', [localTight, remoteTight]);
     project.provide('secure', { ...secure, signingSecret, allowedOrigin });
     project.provide('faulty', faulty);
+    project.provide('loadBackends', [local, remoteLoad]);
   } catch (error) {
     await teardown();
     throw error;
