@@ -1,8 +1,8 @@
 import type { Writable } from 'node:stream';
 import { serveStream, type StreamResponse } from '../core/serve';
+import { storageFromEnv } from '../storage/from-env';
 import type { Storage } from '../storage/types';
 import { accessLogLine, type AccessRecord } from './access-log';
-import { storageFromEnv } from '../storage/from-env';
 import { writeBufferedResponse } from './buffered-response';
 import { serveOptionsFromEnv } from './config';
 import { requestFromEvent, responseModeOf, type HttpEvent } from './events';
@@ -30,13 +30,9 @@ export const handler = awslambda.streamifyResponse<HttpEvent>(async (event, resp
   let response: StreamResponse | undefined;
   let completed = false;
   try {
-    if (responseModeOf(event, process.env) === 'stream') {
-      response = await serveStream(request, timed.storage, options.streaming);
-      await writeStreamingResponse(responseStream, response, progress);
-    } else {
-      response = await serveStream(request, timed.storage, options.buffered);
-      await writeBufferedResponse(responseStream, response, progress);
-    }
+    const streaming = responseModeOf(event, process.env) === 'stream';
+    response = await serveStream(request, timed.storage, streaming ? options.streaming : options.buffered);
+    await (streaming ? writeStreamingResponse : writeBufferedResponse)(responseStream, response, progress);
     completed = true;
   } finally {
     if (accessLog) {
