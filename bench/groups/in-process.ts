@@ -1,7 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { installRuntimeGlobal, isStreamingHandler, type StreamingHandler } from '../../local/lambda-runtime';
 import { randomWindow, type BenchFile } from '../lib/data';
-import { drainToSink, expectAnswer, invoke, urlEvent } from '../lib/handler-io';
+import { drainToSink, expectAnswer, viaHandler } from '../lib/handler-io';
+import { megabytesPerSecond, requestsPerSecond } from '../lib/measure';
 import { formatBytes } from '../lib/profile';
 import { throughputRow } from '../lib/rows';
 import { alternate } from '../lib/stats';
@@ -20,14 +21,6 @@ export async function loadHandler(downloadsDir: string): Promise<StreamingHandle
   const module = (await import('../../handlers/stream')) as { handler?: unknown };
   if (!isStreamingHandler(module.handler)) throw new Error('handlers/stream.ts does not export a streaming handler');
   return module.handler;
-}
-
-/** One request through the handler into a counting sink (bench/lib/handler-io.ts). */
-export async function viaHandler(handler: StreamingHandler, file: BenchFile, window?: { start: number; end: number }): Promise<number> {
-  const headers: Record<string, string> = window === undefined ? {} : { range: `bytes=${window.start}-${window.end}` };
-  const expected = window === undefined ? file.size : window.end - window.start + 1;
-  expectAnswer('handler', await invoke(handler, urlEvent(file.name, 'GET', headers)), window === undefined ? 200 : 206, expected);
-  return expected;
 }
 
 /** The physical limit of this path: the same bytes from fs.createReadStream into the same sink. */
@@ -57,26 +50,17 @@ export const inProcessGroup: BenchGroup = {
     type C = typeof PEER | 'ours';
     const contenders: C[] = [PEER, 'ours'];
 
-    const whole = await alternate(contenders, profile.rounds, async (c) => {
+    const whole = await alternate(contenders, profile.rounds, (c) => {
       signal.throwIfAborted();
-      const started = performance.now();
-      let bytes = 0;
-      for (let i = 0; i < repeats; i++) bytes += c === 'ours' ? await viaHandler(handler, file) : await viaReadStream(file);
-      return bytes / 1e6 / ((performance.now() - started) / 1000);
+      return megabytesPerSecond(repeats, () => (c === 'ours' ? viaHandler(handler, file) : viaReadStream(file)));
     }, (c, round, v) => log(`  whole ${formatBytes(file.size)} x${repeats} round ${round + 1} ${c}: ${v.toFixed(0)} MB/s`));
 
-    const rangeRound = async (c: C) => {
+    const rangeRound = (c: C) => {
       signal.throwIfAborted();
-      const started = performance.now();
-      const until = started + profile.inProcessRangeMs;
-      let count = 0;
-      while (performance.now() < until && count < profile.inProcessRangeMaxRequests) {
+      return requestsPerSecond(profile.inProcessRangeMs, profile.inProcessRangeMaxRequests, () => {
         const window = randomWindow(big.size, profile.rangeSize);
-        if (c === 'ours') await viaHandler(handler, big, window);
-        else await viaReadStream(big, window);
-        count++;
-      }
-      return count / ((performance.now() - started) / 1000);
+        return c === 'ours' ? viaHandler(handler, big, window) : viaReadStream(big, window);
+      });
     };
     const ranges = await alternate(contenders, profile.rounds, rangeRound, (c, round, v) =>
       log(`  ${formatBytes(profile.rangeSize)} ranges round ${round + 1} ${c}: ${v.toFixed(0)} req/s`),

@@ -5,7 +5,8 @@ import { installRuntimeGlobal, isStreamingHandler, type StreamingHandler } from 
 import { startS3Proxy, type SeenRequest } from '../../test/support/s3-proxy';
 import { swiftS3ClientConfig } from '../../test/support/swift';
 import { randomWindow } from '../lib/data';
-import { drainToSink, expectAnswer, invoke, urlEvent, type Answer } from '../lib/handler-io';
+import { drainToSink, expectAnswer, invoke, urlEvent, viaHandler, type Answer, type Window } from '../lib/handler-io';
+import { megabytesPerSecond, requestsPerSecond } from '../lib/measure';
 import { formatBytes } from '../lib/profile';
 import { throughputRow } from '../lib/rows';
 import { handlerS3Env, sharedS3, type BenchS3 } from '../lib/s3-server';
@@ -71,15 +72,7 @@ async function upload(s3: BenchS3, name: string, path: string, size: number): Pr
   return { name, size };
 }
 
-type Window = { start: number; end: number };
 const rangeOf = (w: Window) => `bytes=${w.start}-${w.end}`;
-
-async function viaHandler(handler: StreamingHandler, object: S3Object, window?: Window): Promise<number> {
-  const answer = await invoke(handler, urlEvent(object.name, 'GET', window === undefined ? {} : { range: rangeOf(window) }));
-  const expected = window === undefined ? object.size : window.end - window.start + 1;
-  expectAnswer(`handler ${object.name}`, answer, window === undefined ? 200 : 206, expected);
-  return answer.bytes;
-}
 
 async function viaGetObject(client: S3Client, s3: BenchS3, object: S3Object, window?: Window): Promise<number> {
   const response = await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: s3.prefix + object.name, ...(window === undefined ? {} : { Range: rangeOf(window) }) }));
@@ -127,26 +120,17 @@ export const s3Group: BenchGroup = {
 
       type C = typeof PEER | 'ours';
       const contenders: C[] = [PEER, 'ours'];
-      const wholeSamples = await alternate(contenders, profile.s3Rounds, async (c) => {
+      const wholeSamples = await alternate(contenders, profile.s3Rounds, (c) => {
         signal.throwIfAborted();
-        const started = performance.now();
-        let bytes = 0;
-        for (let i = 0; i < profile.s3WholeRepeats; i++) bytes += c === 'ours' ? await viaHandler(ours, whole) : await viaGetObject(peer, s3, whole);
-        return bytes / 1e6 / ((performance.now() - started) / 1000);
+        return megabytesPerSecond(profile.s3WholeRepeats, () => (c === 'ours' ? viaHandler(ours, whole) : viaGetObject(peer, s3, whole)));
       }, (c, round, v) => log(`  whole ${formatBytes(whole.size)} x${profile.s3WholeRepeats} round ${round + 1} ${c}: ${v.toFixed(0)} MB/s`));
 
-      const rangeSamples = await alternate(contenders, profile.s3Rounds, async (c) => {
+      const rangeSamples = await alternate(contenders, profile.s3Rounds, (c) => {
         signal.throwIfAborted();
-        const started = performance.now();
-        const until = started + profile.s3RangeMs;
-        let count = 0;
-        while (performance.now() < until) {
+        return requestsPerSecond(profile.s3RangeMs, Number.POSITIVE_INFINITY, () => {
           const window = randomWindow(big.size, profile.rangeSize);
-          if (c === 'ours') await viaHandler(ours, big, window);
-          else await viaGetObject(peer, s3, big, window);
-          count++;
-        }
-        return count / ((performance.now() - started) / 1000);
+          return c === 'ours' ? viaHandler(ours, big, window) : viaGetObject(peer, s3, big, window);
+        });
       }, (c, round, v) => log(`  ${formatBytes(profile.rangeSize)} ranges round ${round + 1} ${c}: ${v.toFixed(1)} req/s`));
 
       // S3 requests per client request, as the proxy saw them.

@@ -81,3 +81,20 @@ export function expectAnswer(what: string, answer: Answer, status: number, bytes
     throw new Error(`${what}: ${answer.status}, ${answer.bytes} bytes${answer.aborted ? ', aborted' : ''}; expected ${status}, ${bytes} bytes`);
   }
 }
+
+/** A byte window of a file or object, inclusive. */
+export interface Window {
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * One GET through the handler into a counting sink: 206 with exactly the window's bytes, or 200
+ * with the whole object. Returns the body bytes.
+ */
+export async function viaHandler(handler: StreamingHandler, object: { readonly name: string; readonly size: number }, window?: Window): Promise<number> {
+  const headers: Record<string, string> = window === undefined ? {} : { range: `bytes=${window.start}-${window.end}` };
+  const expected = window === undefined ? object.size : window.end - window.start + 1;
+  expectAnswer(`handler ${object.name}`, await invoke(handler, urlEvent(object.name, 'GET', headers)), window === undefined ? 200 : 206, expected);
+  return expected;
+}
