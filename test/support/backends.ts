@@ -73,14 +73,21 @@ export async function resetS3Requests(backend: BackendContext): Promise<void> {
   if (admin !== undefined) await fetch(`${admin}/reset`, { method: 'POST' });
 }
 
-export async function s3Connections(backend: BackendContext): Promise<{ open: number; inFlight: number; bytesOut: number }> {
+/** What the proxy in front of S3 counts: open connections, requests in flight, body bytes sent. */
+export interface ProxyConnections {
+  readonly open: number;
+  readonly inFlight: number;
+  readonly bytesOut: number;
+}
+
+export async function s3Connections(backend: BackendContext): Promise<ProxyConnections> {
   const admin = backend.s3?.proxyAdmin;
   if (admin === undefined) throw new Error('not an S3 backend');
-  return (await fetch(`${admin}/connections`)).json() as Promise<{ open: number; inFlight: number; bytesOut: number }>;
+  return (await fetch(`${admin}/connections`)).json() as Promise<ProxyConnections>;
 }
 
 /** The proxy's connection counts once no S3 request is in flight (waits up to 5 s for streams to wind down). */
-export async function settledS3Connections(backend: BackendContext): Promise<{ open: number; inFlight: number; bytesOut: number }> {
+export async function settledS3Connections(backend: BackendContext): Promise<ProxyConnections> {
   let connections = await s3Connections(backend);
   for (let i = 0; i < 50 && connections.inFlight > 0; i += 1) {
     await sleep(100);
