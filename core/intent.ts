@@ -1,8 +1,6 @@
 import type { Conditions, RangeHint, ReadIntent } from '../storage/types';
-import { parseEntityTag, parseEntityTagList } from './entity-tag';
-import { parseHttpDate } from './http-date';
-import { parseRangeHeader } from './range';
-import type { HeaderBag } from './request';
+import type { ParsedRequest } from './parsed-request';
+import type { TagList } from './preconditions';
 
 /** What to ask storage for, and what a 412 from it would mean. */
 export interface PlannedIntent {
@@ -15,40 +13,27 @@ export interface PlannedIntent {
 }
 
 /**
- * Translates request headers into a storage intent (pure). Only what a backend can evaluate with
- * the same meaning is passed on: one strong entity tag, valid dates, one well-formed range, and
- * never a field RFC 9110 §13.2.2 says to ignore (If-Unmodified-Since beside If-Match,
- * If-Modified-Since beside If-None-Match). The core evaluates everything again on the metadata it
- * gets back, so leaving a condition out costs bytes, never correctness. `windowCap` is the most a
- * 206 may carry (none for downloads).
+ * Translates a parsed request into a storage intent (pure). Only what a backend can evaluate with
+ * the same meaning is passed on: one strong entity tag, valid dates, one well-formed range. The
+ * core evaluates everything again on the metadata it gets back, so leaving a condition out costs
+ * bytes, never correctness. A range is cut to the window the plan will send, if one applies.
  */
-export function planIntent(method: 'GET' | 'HEAD', headers: HeaderBag, windowCap: number | undefined): PlannedIntent {
+export function planIntent(request: ParsedRequest): PlannedIntent {
+  const { preconditions: p, range: parsed, window } = request;
   const conditions: { -readonly [K in keyof Conditions]: Conditions[K] } = {};
-  const ifMatchField = headers['if-match'] === undefined ? undefined : parseEntityTagList(headers['if-match']);
-  if (ifMatchField !== undefined) {
-    const only = singleTag(ifMatchField);
-    if (only !== undefined && !only.weak) conditions.ifMatch = only.opaque;
-  } else {
-    const since = dateOf(headers['if-unmodified-since']);
-    if (since !== undefined) conditions.ifUnmodifiedSince = since;
-  }
-  const ifNoneMatchField = headers['if-none-match'] === undefined ? undefined : parseEntityTagList(headers['if-none-match']);
-  if (ifNoneMatchField !== undefined) {
-    // Weak comparison: W/"x" matches "x", which is what storage's own comparison with "x" gives.
-    const only = singleTag(ifNoneMatchField);
-    if (only !== undefined) conditions.ifNoneMatch = only.opaque;
-  } else {
-    const since = dateOf(headers['if-modified-since']);
-    if (since !== undefined) conditions.ifModifiedSince = since;
-  }
+  const ifMatch = singleTag(p.ifMatch);
+  if (ifMatch !== undefined && !ifMatch.weak) conditions.ifMatch = ifMatch.opaque;
+  if (p.ifUnmodifiedSince !== undefined) conditions.ifUnmodifiedSince = p.ifUnmodifiedSince;
+  // Weak comparison: W/"x" matches "x", which is what storage's own comparison with "x" gives.
+  const ifNoneMatch = singleTag(p.ifNoneMatch);
+  if (ifNoneMatch !== undefined) conditions.ifNoneMatch = ifNoneMatch.opaque;
+  if (p.ifModifiedSince !== undefined) conditions.ifModifiedSince = p.ifModifiedSince;
 
   const only = (body: ReadIntent['body']): PlannedIntent => ({ intent: { body, conditions: oneClass(conditions) }, ifMatchFromIfRange: false });
   const whole = () => only({ kind: 'whole' });
   const metadata = () => only({ kind: 'none' });
-  if (method === 'HEAD') return metadata();
-  if (headers.range === undefined) return whole();
-  const parsed = parseRangeHeader(headers.range);
-  if (parsed.kind === 'ignore') return whole();
+  if (request.method === 'HEAD') return metadata();
+  if (parsed === undefined || parsed.kind === 'ignore') return whole();
   // Several ranges: metadata first, then one read per part.
   const [spec, ...more] = parsed.specs;
   if (spec === undefined || more.length > 0) return metadata();
@@ -58,9 +43,9 @@ export function planIntent(method: 'GET' | 'HEAD', headers: HeaderBag, windowCap
     // Past 2^53 a start is past the end of any object: ask for the size alone, for the 416.
     if (!Number.isSafeInteger(spec.first)) return metadata();
     let end = spec.last !== undefined && Number.isSafeInteger(spec.last) ? spec.last : undefined;
-    // Ask only for the window a player will get. (A suffix cannot be shortened before the size is
-    // known; storage sends it whole and the core reads what it needs.)
-    if (windowCap !== undefined && (end === undefined || end - spec.first + 1 > windowCap)) end = spec.first + windowCap - 1;
+    // Ask only for the window the client will get. (A suffix cannot be shortened before the size
+    // is known; storage sends it whole and the core reads what it needs.)
+    if (window.applies && (end === undefined || end - spec.first + 1 > window.limit)) end = spec.first + window.limit - 1;
     range = { kind: 'from', start: spec.first, end };
   } else {
     if (spec.length === 0) return metadata();
@@ -69,20 +54,13 @@ export function planIntent(method: 'GET' | 'HEAD', headers: HeaderBag, windowCap
   }
 
   let ifMatchFromIfRange = false;
-  const ifRange = headers['if-range']?.trim();
-  if (ifRange !== undefined) {
-    if (ifRange.startsWith('"') || ifRange.startsWith('W/')) {
-      const tag = parseEntityTag(ifRange);
-      // A weak or malformed tag never matches (RFC 9110 §13.1.5): the range will be ignored.
-      if (tag === undefined || tag.weak) return whole();
-      // Storage has one If-Match; use it for If-Range only when nothing else needs a 412.
-      if (conditions.ifMatch === undefined && conditions.ifUnmodifiedSince === undefined && ifMatchField === undefined) {
-        conditions.ifMatch = tag.opaque;
-        ifMatchFromIfRange = true;
-      }
-    } else if (parseHttpDate(ifRange) === undefined) {
-      return whole();
-    }
+  const { ifRange } = request;
+  if (ifRange?.kind === 'never') return whole();
+  // Storage has one If-Match; use it for If-Range only when nothing else needs a 412. (A date may
+  // hold; the core compares it with Last-Modified once it has the metadata.)
+  if (ifRange?.kind === 'tag' && p.ifMatch === undefined && p.ifUnmodifiedSince === undefined) {
+    conditions.ifMatch = ifRange.tag.opaque;
+    ifMatchFromIfRange = true;
   }
   return { intent: { body: { kind: 'range', range }, conditions: oneClass(conditions) }, ifMatchFromIfRange };
 }
@@ -98,10 +76,6 @@ function oneClass(conditions: Conditions): Conditions {
   return preconditions;
 }
 
-function singleTag(list: ReturnType<typeof parseEntityTagList>) {
+function singleTag(list: TagList | undefined) {
   return list !== undefined && list !== '*' && list.length === 1 ? list[0] : undefined;
-}
-
-function dateOf(value: string | undefined): number | undefined {
-  return value === undefined ? undefined : parseHttpDate(value);
 }

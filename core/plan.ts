@@ -1,13 +1,14 @@
 import type { ByteWindow, ObjectMeta } from '../storage/types';
 import { attachmentDisposition } from './download-name';
 import { formatHttpDate } from './http-date';
+import type { ParsedRequest } from './parsed-request';
 import { evaluatePreconditions, ifRangeHolds, validatorsOf } from './preconditions';
-import { parseRangeHeader, resolveRanges } from './range';
-import type { HeaderBag } from './request';
+import { resolveRanges } from './range';
+import { VARY_BY_CLIENT } from './window-policy';
 
 /**
- * The functional core: from a request's method and headers and a file's metadata, decide status,
- * headers and which bytes form the body. No I/O; every adapter and backend shares it.
+ * The functional core: from a parsed request and a file's metadata, decide status, headers and
+ * which bytes form the body. No I/O; every adapter and backend shares it.
  */
 
 export type Headers = Record<string, string>;
@@ -31,6 +32,8 @@ export interface ResponsePlan {
   readonly status: number;
   readonly headers: Headers;
   readonly body: PlannedBody;
+  /** A window applied: the 206 carries less than the range asked for. */
+  readonly shortened?: true;
 }
 
 export interface PlanOptions {
@@ -42,22 +45,14 @@ export interface PlanOptions {
   /** The multipart boundary; random in production, fixed in tests. */
   readonly boundary: () => string;
   /**
-   * The most bytes a 206 carries for a player (MAX_RANGE_BYTES): a longer or open-ended range is
-   * answered with a shorter 206 whose Content-Range says what was sent (RFC 9110 §15.3.7), and the
-   * player asks for the rest. Downloads (`?download=1`) are never shortened.
-   */
-  readonly maxRangeBytes: number;
-  /**
    * The most bytes any one response may carry (MAX_RESPONSE_BYTES; Lambda streams at most 200 MB).
    * A larger answer is sent from storage directly when it can presign a URL, else refused (413).
    */
   readonly maxResponseBytes: number;
 }
 
-/** What the request and the backend add to the plan, beyond method and headers. */
+/** What the route and the backend add to the plan, beyond the request. */
 export interface Delivery {
-  /** `?download=1`: save as a file, never shortened, with Content-Disposition: attachment. */
-  readonly download: boolean;
   /** The name the file is stored under, for the attachment's file name. */
   readonly name: string;
   /** Storage can hand the client a presigned URL for what is too large to stream. */
@@ -114,25 +109,19 @@ export function rangeNotSatisfiable(size: number): ResponsePlan {
   return jsonError(416, MESSAGES.unsatisfiable, { 'accept-ranges': 'bytes', 'content-range': `bytes */${size}` });
 }
 
-export function planResponse(
-  method: 'GET' | 'HEAD',
-  headers: HeaderBag,
-  rep: Representation,
-  options: PlanOptions,
-  delivery: Delivery,
-): ResponsePlan {
-  const plan = planGet(method, headers, rep, options, delivery);
+export function planResponse(request: ParsedRequest, rep: Representation, options: PlanOptions, delivery: Delivery): ResponsePlan {
+  const plan = planGet(request, rep, options, delivery);
   // HEAD: the same status and header fields as GET (RFC 9110 §9.3.2), no body.
-  return method === 'HEAD' && plan.body.kind !== 'offload' ? { ...plan, body: { kind: 'none' } } : plan;
+  return request.method === 'HEAD' && plan.body.kind !== 'offload' ? { ...plan, body: { kind: 'none' } } : plan;
 }
 
-function planGet(method: 'GET' | 'HEAD', headers: HeaderBag, rep: Representation, options: PlanOptions, delivery: Delivery): ResponsePlan {
+function planGet(request: ParsedRequest, rep: Representation, options: PlanOptions, delivery: Delivery): ResponsePlan {
   const validators = validatorsOf(rep.etag, rep.lastModified);
-  const precondition = evaluatePreconditions(method, headers, validators);
+  const precondition = evaluatePreconditions(request.method, request.preconditions, validators);
   if (precondition === 'failed') return jsonError(412, MESSAGES.preconditionFailed);
   if (precondition === 'not-modified') return notModified(rep.etag, rep.lastModified);
 
-  const disposition = delivery.download ? attachmentDisposition(delivery.name) : undefined;
+  const disposition = request.download ? attachmentDisposition(delivery.name) : undefined;
   const common: Headers = {
     etag: rep.etag,
     'last-modified': formatHttpDate(rep.lastModified),
@@ -142,7 +131,7 @@ function planGet(method: 'GET' | 'HEAD', headers: HeaderBag, rep: Representation
   };
   const tooLarge = (): ResponsePlan =>
     delivery.canOffload
-      ? { status: 307, headers: { 'cache-control': 'no-store' }, body: { kind: 'offload', method, disposition } }
+      ? { status: 307, headers: { 'cache-control': 'no-store' }, body: { kind: 'offload', method: request.method, disposition } }
       : jsonError(413, MESSAGES.tooLarge, { 'accept-ranges': 'bytes' });
   const wholePlan: ResponsePlan = {
     status: 200,
@@ -153,30 +142,34 @@ function planGet(method: 'GET' | 'HEAD', headers: HeaderBag, rep: Representation
 
   // HEAD mirrors GET here too, as nginx, Apache and send do; RFC 9110 §14.2 defines ranges for GET
   // only, but §9.3.2 asks HEAD to send what GET would, and Safari probes sizes this way.
-  const range = headers.range;
-  if (range === undefined) return whole();
-  const ifRange = headers['if-range'];
-  if (ifRange !== undefined && !ifRangeHolds(ifRange, validators)) return whole();
-
-  const parsed = parseRangeHeader(range);
-  if (parsed.kind === 'ignore') return whole();
-  const resolved = resolveRanges(parsed.specs, rep.size);
+  const { range, window } = request;
+  if (range === undefined || range.kind === 'ignore') return whole();
+  if (request.ifRange !== undefined && !ifRangeHolds(request.ifRange, validators)) return whole();
+  const resolved = resolveRanges(range.specs, rep.size);
   if (resolved.kind === 'unsatisfiable') return rangeNotSatisfiable(rep.size);
   if (resolved.kind === 'whole') return whole();
 
-  const single = (requested: ByteWindow): ResponsePlan => {
-    const window = delivery.download ? requested : shortened(requested, options.maxRangeBytes);
-    if (window.end - window.start + 1 > options.maxResponseBytes) return tooLarge();
-    return {
+  // An answer longer than one window is where the policy shortens, and so where another client
+  // (other Sec-Fetch-Dest or User-Agent) could get another answer: caches must know (Vary).
+  const byClient = (plan: ResponsePlan, longer: boolean): ResponsePlan =>
+    window.varies && longer ? { ...plan, headers: { ...plan.headers, vary: VARY_BY_CLIENT } } : plan;
+  const single = (requested: ByteWindow, partOfLonger = false): ResponsePlan => {
+    const longer = partOfLonger || lengthOf(requested) > window.limit;
+    const cut = window.applies && lengthOf(requested) > window.limit;
+    const sent = cut ? { start: requested.start, end: requested.start + window.limit - 1 } : requested;
+    if (lengthOf(sent) > options.maxResponseBytes) return byClient(tooLarge(), longer);
+    const plan: ResponsePlan = {
       status: 206,
       headers: {
         ...common,
         'content-type': rep.contentType,
-        'content-length': String(window.end - window.start + 1),
-        'content-range': `bytes ${window.start}-${window.end}/${rep.size}`,
+        'content-length': String(lengthOf(sent)),
+        'content-range': `bytes ${sent.start}-${sent.end}/${rep.size}`,
       },
-      body: { kind: 'file', window },
+      body: { kind: 'file', window: sent },
+      ...(cut || partOfLonger ? { shortened: true as const } : {}),
     };
+    return byClient(plan, longer);
   };
   const [first, ...others] = resolved.windows;
   if (first === undefined) return whole();
@@ -186,23 +179,27 @@ function planGet(method: 'GET' | 'HEAD', headers: HeaderBag, rep: Representation
   // Never costlier than the file once: if the parts and their framing add up to the size of the
   // file or more, the whole file is the better (and allowed, §14.2) answer.
   if (multipart.length >= rep.size) return whole();
-  // A player's answer stays within one window: the first range alone, shortened if need be (it
-  // is told which by the single-part Content-Range and asks again for the rest).
-  if (!delivery.download && multipart.length > options.maxRangeBytes) return single(first);
-  if (multipart.length > options.maxResponseBytes) return tooLarge();
-  return {
-    status: 206,
-    headers: {
-      ...common,
-      'content-type': `multipart/byteranges; boundary=${multipart.boundary}`,
-      'content-length': String(multipart.length),
+  // A windowed answer stays within one window: the first range alone, shortened if need be (the
+  // client is told which by the single-part Content-Range and asks again for the rest).
+  const longer = multipart.length > window.limit;
+  if (window.applies && longer) return single(first, true);
+  if (multipart.length > options.maxResponseBytes) return byClient(tooLarge(), longer);
+  return byClient(
+    {
+      status: 206,
+      headers: {
+        ...common,
+        'content-type': `multipart/byteranges; boundary=${multipart.boundary}`,
+        'content-length': String(multipart.length),
+      },
+      body: { kind: 'multipart', parts: multipart.parts, closing: multipart.closing },
     },
-    body: { kind: 'multipart', parts: multipart.parts, closing: multipart.closing },
-  };
+    longer,
+  );
 }
 
-function shortened(window: ByteWindow, maxBytes: number): ByteWindow {
-  return window.end - window.start + 1 > maxBytes ? { start: window.start, end: window.start + maxBytes - 1 } : window;
+function lengthOf(window: ByteWindow): number {
+  return window.end - window.start + 1;
 }
 
 /** RFC 9110 §14.6: each part has its own Content-Type and Content-Range, CRLF line ends. */

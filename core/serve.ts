@@ -6,6 +6,7 @@ import { contentTypeFor } from './content-type';
 import { CORS_METHODS, CORS_OFF, corsHeaders, preflightHeaders, type CorsPolicy } from './cors';
 import { checkSignature } from './signing';
 import { planIntent } from './intent';
+import { parseRequest, type ParsedRequest } from './parsed-request';
 import {
   DEFAULT_MAX_PARTS,
   DEFAULT_MAX_RANGE_BYTES,
@@ -20,9 +21,10 @@ import {
   type PlanOptions,
   type ResponsePlan,
 } from './plan';
-import { parseRangeHeader, resolveRanges } from './range';
-import type { HeaderBag, StreamRequest } from './request';
+import { resolveRanges } from './range';
+import type { StreamRequest } from './request';
 import { matchStreamRoute } from './route';
+import type { ClientKind, WindowPolicy, WindowReason } from './window-policy';
 
 /** An answer ready for any adapter: status, header fields, and a body that must be consumed or destroyed. */
 export interface StreamResponse {
@@ -30,9 +32,25 @@ export interface StreamResponse {
   readonly headers: Headers;
   /** undefined: no body bytes (HEAD, 304). */
   readonly body: Readable | Buffer | undefined;
+  /** For the access log, on answers to a GET or HEAD that got as far as storage. */
+  readonly note?: WindowNote;
+}
+
+/** Who asked, as the window policy saw it, and, for a Range request, what the window did. */
+export interface WindowNote {
+  readonly client: ClientKind;
+  /** `shortened`: the 206 is shorter than asked; `fits`: a window applied, the range was within it. */
+  readonly window: 'shortened' | 'fits' | WindowReason | undefined;
 }
 
 export interface ServeOptions extends PlanOptions {
+  /**
+   * MAX_RANGE_BYTES: the most a window carries. A client the policy gives windows gets a longer or
+   * open-ended range as a shorter 206 whose Content-Range says what was sent (RFC 9110 §15.3.7).
+   */
+  readonly maxRangeBytes: number;
+  /** RANGE_WINDOWS: which clients get windows (core/window-policy.ts). */
+  readonly rangeWindows: WindowPolicy;
   /** Lifetime of presigned URLs for answers too large to stream (PRESIGN_EXPIRES_SECONDS). */
   readonly presignExpiresSeconds: number;
   /** SIGNING_SECRET: when set, every request needs a valid `expires` + `signature`. */
@@ -47,6 +65,7 @@ export interface ServeOptions extends PlanOptions {
 export const DEFAULT_SERVE_OPTIONS: ServeOptions = {
   maxParts: DEFAULT_MAX_PARTS,
   maxRangeBytes: DEFAULT_MAX_RANGE_BYTES,
+  rangeWindows: 'proven',
   maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES,
   presignExpiresSeconds: 300,
   signingSecret: undefined,
@@ -70,7 +89,10 @@ export async function serveStream(
   // HEAD gets the headers GET would get, refusals included, and never a body (RFC 9110 §9.3.2).
   const response = request.method.toUpperCase() === 'HEAD' && Buffer.isBuffer(answered.body) ? { ...answered, body: undefined } : answered;
   const cors = corsHeaders(options.cors, request.headers.origin);
-  return Object.keys(cors).length === 0 ? response : { ...response, headers: { ...response.headers, ...cors } };
+  if (Object.keys(cors).length === 0) return response;
+  // Both may name request headers the answer depends on; caches need the union.
+  const vary = [response.headers.vary, cors.vary].filter((v) => v !== undefined).join(', ');
+  return { ...response, headers: { ...response.headers, ...cors, ...(vary === '' ? {} : { vary }) } };
 }
 
 /**
@@ -96,35 +118,37 @@ async function answer(request: StreamRequest, storage: Storage, options: ServeOp
     if (check !== 'valid') return withoutObject(jsonError(403, MESSAGES.badSignature));
   }
 
-  const download = isDownload(request.rawQuery);
-  const delivery: Delivery = { download, name: route.name, canOffload: storage.presign !== undefined };
+  const parsed = parseRequest(method, request.headers, request.rawQuery, { policy: options.rangeWindows, maxRangeBytes: options.maxRangeBytes });
+  const delivery: Delivery = { name: route.name, canOffload: storage.presign !== undefined };
+  let answered: Answered;
   try {
-    return await openAndPlan(method, request.headers, delivery, storage, options);
+    answered = await openAndPlan(parsed, delivery, storage, options);
   } catch (error) {
     if (error instanceof StorageUnavailableError) {
       options.logError(`storage unavailable (${error.reason}) for ${JSON.stringify(route.name)}`, error);
       const busy = error.reason === 'throttled' || error.reason === 'timeout';
-      return withoutObject(jsonError(busy ? 503 : 502, MESSAGES.storageUnavailable, busy ? { 'retry-after': '1' } : {}));
+      answered = withoutObject(jsonError(busy ? 503 : 502, MESSAGES.storageUnavailable, busy ? { 'retry-after': '1' } : {}));
+    } else {
+      options.logError(`storage failed for ${JSON.stringify(route.name)}`, error);
+      answered = withoutObject(jsonError(500, MESSAGES.internal));
     }
-    options.logError(`storage failed for ${JSON.stringify(route.name)}`, error);
-    return withoutObject(jsonError(500, MESSAGES.internal));
   }
+  const { shortened, ...response } = answered;
+  const window = parsed.range === undefined ? undefined : shortened === true ? 'shortened' : parsed.window.applies ? 'fits' : parsed.window.reason;
+  return { ...response, note: { client: parsed.client, window } };
 }
+
+/** An answer, and whether a window made it shorter than asked (for the access log). */
+type Answered = StreamResponse & { readonly shortened?: true };
 
 /**
  * Asks storage with the intent the headers imply, then plans with the metadata it returns. Storage
  * may have evaluated conditions itself (S3 does); the core re-evaluates them on the metadata of a
  * found object, so the two can only differ in cost.
  */
-async function openAndPlan(
-  method: 'GET' | 'HEAD',
-  headers: HeaderBag,
-  delivery: Delivery,
-  storage: Storage,
-  options: ServeOptions,
-): Promise<StreamResponse> {
+async function openAndPlan(request: ParsedRequest, delivery: Delivery, storage: Storage, options: ServeOptions): Promise<Answered> {
   const key = delivery.name;
-  const { intent, ifMatchFromIfRange } = planIntent(method, headers, delivery.download ? undefined : options.maxRangeBytes);
+  const { intent, ifMatchFromIfRange } = planIntent(request);
   let opened: OpenResult = await storage.open(key, intent);
 
   if (opened.status === 'precondition-failed' && ifMatchFromIfRange) {
@@ -133,8 +157,8 @@ async function openAndPlan(
     opened = await storage.open(key, { body: { kind: 'whole' }, conditions: others });
   }
   if (opened.status === 'unsatisfiable') {
-    const specs = headers.range === undefined ? undefined : parseRangeHeader(headers.range);
-    if (specs?.kind === 'bytes' && resolveRanges(specs.specs, opened.size).kind === 'unsatisfiable') {
+    const { range } = request;
+    if (range?.kind === 'bytes' && resolveRanges(range.specs, opened.size).kind === 'unsatisfiable') {
       return withoutObject(rangeNotSatisfiable(opened.size));
     }
     // Storage refuses what RFC 9110 allows (a suffix of an empty object): plan from metadata.
@@ -153,7 +177,7 @@ async function openAndPlan(
     case 'found': {
       const { object } = opened;
       const contentType = contentTypeFor(key);
-      const plan = planResponse(method, headers, { ...object.meta, contentType }, options, delivery);
+      const plan = planResponse(request, { ...object.meta, contentType }, options, delivery);
       if (plan.body.kind === 'offload' && storage.presign !== undefined) {
         void object.close();
         const location = await storage.presign(key, {
@@ -169,18 +193,13 @@ async function openAndPlan(
   }
 }
 
-/** `?download=1` (or `true`): the client saves a file. */
-function isDownload(rawQuery: string): boolean {
-  const value = new URLSearchParams(rawQuery).get('download');
-  return value === '1' || value === 'true';
-}
-
-function withoutObject(plan: ResponsePlan): StreamResponse {
-  return { status: plan.status, headers: plan.headers, body: plan.body.kind === 'json' ? Buffer.from(plan.body.text) : undefined };
+function withoutObject(plan: ResponsePlan): Answered {
+  const body = plan.body.kind === 'json' ? Buffer.from(plan.body.text) : undefined;
+  return { status: plan.status, headers: plan.headers, body, ...(plan.shortened ? { shortened: plan.shortened } : {}) };
 }
 
 /** The object is closed once its body is done (ended, failed or destroyed), or at once if it has none. */
-function attachBody(plan: ResponsePlan, object: StoredObject): StreamResponse {
+function attachBody(plan: ResponsePlan, object: StoredObject): Answered {
   const { body } = plan;
   let stream: Readable | undefined;
   if (body.kind === 'file' && body.window !== undefined) stream = readWindow(object, body.window);
@@ -191,5 +210,5 @@ function attachBody(plan: ResponsePlan, object: StoredObject): StreamResponse {
     return withoutObject(plan);
   }
   finished(stream, () => void object.close());
-  return { status: plan.status, headers: plan.headers, body: stream };
+  return { status: plan.status, headers: plan.headers, body: stream, ...(plan.shortened ? { shortened: plan.shortened } : {}) };
 }

@@ -1,5 +1,6 @@
 import type { StreamRequest } from '../core/request';
 import { matchStreamRoute } from '../core/route';
+import type { WindowNote } from '../core/serve';
 
 /**
  * One JSON line per request on stdout: in Lambda, CloudWatch Logs Insights discovers its fields
@@ -9,7 +10,8 @@ import { matchStreamRoute } from '../core/route';
  * log format set to Text or JSON. ACCESS_LOG=off silences it.
  *
  * Never logged: the query string (a signed link's signature is a credential until it expires) and
- * other request headers (cookies, authorization). Client-supplied text is truncated, and
+ * other request headers (cookies, authorization). `client` is what the window policy made of
+ * Sec-Fetch-Dest and User-Agent (an engine, and whether a media element asked), not the header. Client-supplied text is truncated, and
  * JSON.stringify escapes control characters, so a hostile name cannot forge or split a line.
  */
 export interface AccessRecord {
@@ -27,6 +29,8 @@ export interface AccessRecord {
   readonly storageMs: number | undefined;
   /** From the start of the invocation to the first body byte written; absent without a body. */
   readonly firstByteMs: number | undefined;
+  /** The window policy's view of the request; absent for requests refused before storage. */
+  readonly note: WindowNote | undefined;
 }
 
 const MAX_TEXT = 200;
@@ -45,6 +49,8 @@ export function accessLogLine(record: AccessRecord, now: Date): string {
     path: route.kind === 'file' ? undefined : clip(request.rawPath),
     rangeAsked: request.headers.range === undefined ? undefined : clip(request.headers.range),
     rangeSent: record.contentRange,
+    client: record.note === undefined ? undefined : `${record.note.client.engine}${record.note.client.media ? ' media' : ''}`,
+    window: record.note?.window,
     status: record.status,
     bytes: record.bytes,
     completed: record.completed,

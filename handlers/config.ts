@@ -1,5 +1,6 @@
 import { corsPolicyOf } from '../core/cors';
 import { DEFAULT_SERVE_OPTIONS, type ServeOptions } from '../core/serve';
+import { WINDOW_POLICIES, type WindowPolicy } from '../core/window-policy';
 import { positiveInteger as positive, type Env } from '../storage/env';
 
 /** What Lambda can return: 200 MB streamed, 6 MB buffered (a base64 body grows by 4/3, plus the JSON around it). */
@@ -18,11 +19,20 @@ export function serveOptionsFromEnv(env: Env): { streaming: ServeOptions; buffer
   // 32 characters of a random secret (e.g. `openssl rand -base64 32`) cannot be guessed; fewer might.
   if (signingSecret !== undefined && signingSecret.length < 32) throw new Error('SIGNING_SECRET must be at least 32 characters long');
   const cors = corsPolicyOf(env.CORS_ORIGINS);
-  const streaming: ServeOptions = { ...DEFAULT_SERVE_OPTIONS, maxRangeBytes, maxResponseBytes, presignExpiresSeconds, signingSecret, cors };
+  const rangeWindows = windowPolicyOf(env.RANGE_WINDOWS);
+  const streaming: ServeOptions = { ...DEFAULT_SERVE_OPTIONS, maxRangeBytes, rangeWindows, maxResponseBytes, presignExpiresSeconds, signingSecret, cors };
   const buffered: ServeOptions = {
     ...streaming,
     maxRangeBytes: Math.min(maxRangeBytes, BUFFERED_BODY_LIMIT),
     maxResponseBytes: Math.min(maxResponseBytes, BUFFERED_BODY_LIMIT),
   };
   return { streaming, buffered };
+}
+
+function windowPolicyOf(setting: string | undefined): WindowPolicy {
+  const value = (setting ?? '').trim().toLowerCase();
+  if (value === '') return DEFAULT_SERVE_OPTIONS.rangeWindows;
+  const policy = WINDOW_POLICIES.find((p) => p === value);
+  if (policy === undefined) throw new Error(`RANGE_WINDOWS must be one of ${WINDOW_POLICIES.join(', ')}, not ${JSON.stringify(setting)}`);
+  return policy;
 }

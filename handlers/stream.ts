@@ -47,6 +47,7 @@ export const handler = awslambda.streamifyResponse<HttpEvent>(async (event, resp
         durationMs: performance.now() - started,
         storageMs: timed.ms(),
         firstByteMs: progress.firstByteAt === undefined ? undefined : progress.firstByteAt - started,
+        note: response?.note,
       };
       process.stdout.write(`${accessLogLine(record, new Date())}\n`);
     }

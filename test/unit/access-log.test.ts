@@ -11,6 +11,7 @@ const base: AccessRecord = {
   durationMs: 12.3456,
   storageMs: 3.21,
   firstByteMs: 4.04,
+  note: { client: { engine: 'chromium', media: true }, window: 'shortened' },
 };
 
 describe('the access log line', () => {
@@ -26,6 +27,8 @@ describe('the access log line', () => {
       key: 'Canción__1.mp4',
       rangeAsked: 'bytes=0-',
       rangeSent: 'bytes 0-4194303/10000000',
+      client: 'chromium media',
+      window: 'shortened',
       status: 206,
       bytes: 4_194_304,
       completed: true,

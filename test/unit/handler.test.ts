@@ -7,6 +7,7 @@ import { installRuntimeGlobal, isStreamingHandler, type StreamingHandler } from 
 import type { Context } from 'aws-lambda';
 import { captureResponseStream } from '../../local/buffered-invoke';
 import { EVENTS_DIR, SAMPLE_NAME, SAMPLE_PATH } from '../support/paths';
+import { USER_AGENTS } from '../support/user-agents';
 
 let dir: string;
 let handler: StreamingHandler;
@@ -63,6 +64,8 @@ describe('the Lambda handler through the runtime prelude format', () => {
       head: [200, undefined],
       range: [206, `bytes 0-1023/${sample.length}`],
       'open-range': [206, `bytes 300000-${sample.length - 1}/${sample.length}`],
+      // Chrome's <video>: windowed, but the sample is smaller than one window (4 MiB).
+      'media-range': [206, `bytes 0-${sample.length - 1}/${sample.length}`],
       'suffix-range': [206, `bytes ${sample.length - 500}-${sample.length - 1}/${sample.length}`],
       'bad-range': [200, undefined],
       'unsatisfiable-range': [416, `bytes */${sample.length}`],
@@ -131,6 +134,9 @@ describe('the Lambda handler through the runtime prelude format', () => {
       key: SAMPLE_NAME,
       rangeAsked: 'bytes=10-',
       rangeSent: `bytes 10-${sample.length - 1}/${sample.length}`,
+      // The sample event is curl's: not a media request, so no window (RANGE_WINDOWS=proven).
+      client: 'other',
+      window: 'not media',
       status: 206,
       bytes: sample.length - 10,
       completed: true,
@@ -152,8 +158,12 @@ describe('API Gateway events', () => {
   it('buffered answers stay within the 6 MB payload: windows of at most 4 MiB, and 413 for more', async () => {
     await writeFile(join(dir, 'big__5.mp4'), Buffer.alloc(5 * 1024 * 1024, 7));
     const base = (await loadEvent('rest-api-range')) as unknown as { path: string; multiValueHeaders: Record<string, string[]> };
-    const open = await answer({ ...base, path: '/api/stream/big__5.mp4', multiValueHeaders: { Range: ['bytes=0-'] } });
+    const player = { 'Sec-Fetch-Dest': ['video'], 'User-Agent': [USER_AGENTS.firefox] };
+    const open = await answer({ ...base, path: '/api/stream/big__5.mp4', multiValueHeaders: { ...player, Range: ['bytes=0-'] } });
     expect([open.status, open.headers['content-range'], open.body.length]).toEqual([206, `bytes 0-${4 * 1024 * 1024 - 1}/${5 * 1024 * 1024}`, 4 * 1024 * 1024]);
+    // A client without windows is never answered short: the rest of the file does not fit, so 413.
+    const rest = await answer({ ...base, path: '/api/stream/big__5.mp4', multiValueHeaders: { 'User-Agent': [USER_AGENTS.curl], Range: ['bytes=0-'] } });
+    expect(rest.status).toBe(413);
     const whole = await answer({ ...base, path: '/api/stream/big__5.mp4', headers: {}, multiValueHeaders: {} });
     expect(whole.status).toBe(413);
     expect(JSON.parse(whole.body.toString()).detail).toMatch(/Range/);

@@ -1,14 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { planIntent } from '../../core/intent';
+import { parseRequest } from '../../core/parsed-request';
 
 const NOV = 'Sun, 06 Nov 1994 08:49:37 GMT';
 const NOV_MS = Date.UTC(1994, 10, 6, 8, 49, 37);
-const get = (headers: Record<string, string>, cap?: number) => planIntent('GET', headers, cap);
+// A cap: every client gets windows of that size (RANGE_WINDOWS=all); none: nobody does (off).
+const parsed = (method: 'GET' | 'HEAD', headers: Record<string, string>, cap?: number) =>
+  parseRequest(method, headers, '', cap === undefined ? { policy: 'off', maxRangeBytes: 1 } : { policy: 'all', maxRangeBytes: cap });
+const get = (headers: Record<string, string>, cap?: number) => planIntent(parsed('GET', headers, cap));
 
 describe('planIntent', () => {
   it('asks for the whole object without Range, and for metadata only on HEAD', () => {
     expect(get({})).toEqual({ intent: { body: { kind: 'whole' }, conditions: {} }, ifMatchFromIfRange: false });
-    expect(planIntent('HEAD', { range: 'bytes=0-1' }, 100).intent.body).toEqual({ kind: 'none' });
+    expect(planIntent(parsed('HEAD', { range: 'bytes=0-1' }, 100)).intent.body).toEqual({ kind: 'none' });
   });
 
   it('passes one well-formed range on, normalised', () => {

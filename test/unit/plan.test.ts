@@ -1,13 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { planResponse, type Delivery, type PlanOptions, type Representation } from '../../core/plan';
 import { formatHttpDate } from '../../core/http-date';
+import { parseRequest } from '../../core/parsed-request';
+import type { WindowPolicy } from '../../core/window-policy';
+
+/** The plan's options, and the window settings the parse reads (every client gets windows unless said). */
+type Options = PlanOptions & { readonly maxRangeBytes: number; readonly policy?: WindowPolicy };
+/** The delivery, and whether the query said ?download=1. */
+type Asked = Delivery & { readonly download?: boolean };
 
 const MTIME = Date.UTC(2024, 0, 2, 3, 4, 5);
 const rep: Representation = { size: 1000, etag: '"abc"', lastModified: MTIME + 250, contentType: 'video/mp4' };
-const options: PlanOptions = { maxParts: 16, boundary: () => 'B', maxRangeBytes: 1_000_000, maxResponseBytes: 1_000_000 };
-const stream: Delivery = { download: false, name: 'Mi vídeo__1234.mp4', canOffload: false };
-const get = (headers: Record<string, string> = {}, r: Representation = rep, o: PlanOptions = options, d: Delivery = stream) =>
-  planResponse('GET', headers, r, o, d);
+const options: Options = { maxParts: 16, boundary: () => 'B', maxRangeBytes: 1_000_000, maxResponseBytes: 1_000_000 };
+const stream: Asked = { name: 'Mi vídeo__1234.mp4', canOffload: false };
+const plan = (method: 'GET' | 'HEAD', headers: Record<string, string>, r: Representation, o: Options, d: Asked) =>
+  planResponse(parseRequest(method, headers, d.download ? 'download=1' : '', { policy: o.policy ?? 'all', maxRangeBytes: o.maxRangeBytes }), r, o, d);
+const get = (headers: Record<string, string> = {}, r: Representation = rep, o: Options = options, d: Asked = stream) => plan('GET', headers, r, o, d);
 const LAST_MODIFIED = formatHttpDate(MTIME);
 
 describe('planResponse', () => {
@@ -91,7 +99,7 @@ describe('planResponse', () => {
 
   it('HEAD: the same status and headers as GET, no body', () => {
     for (const headers of [{}, { range: 'bytes=0-1' }, { range: 'bytes=5000-' }, { 'if-none-match': '"abc"' }, { range: 'bytes=0-1,5-6' }]) {
-      const head = planResponse('HEAD', headers, rep, options, stream);
+      const head = plan('HEAD', headers, rep, options, stream);
       const full = get(headers);
       expect(head.status).toBe(full.status);
       expect(head.headers).toEqual(full.headers);
@@ -135,8 +143,8 @@ describe('planResponse', () => {
 
 describe('windows and limits (Lambda delivery)', () => {
   const big: Representation = { ...rep, size: 10_000 };
-  const capped: PlanOptions = { ...options, maxRangeBytes: 256, maxResponseBytes: 5_000 };
-  const download: Delivery = { ...stream, download: true };
+  const capped: Options = { ...options, maxRangeBytes: 256, maxResponseBytes: 5_000 };
+  const download: Asked = { ...stream, download: true };
 
   it('shortens a player\u2019s open or long range to the window, saying so in Content-Range', () => {
     const open = get({ range: 'bytes=1000-' }, big, capped);
@@ -175,7 +183,7 @@ describe('windows and limits (Lambda delivery)', () => {
     });
     expect(get({ range: 'bytes=0-' }, big, capped, { ...download, canOffload: true }).status).toBe(307);
     expect(get({ range: 'bytes=0-' }, big, capped, { ...stream, canOffload: true }).status).toBe(206);
-    const head = planResponse('HEAD', {}, big, capped, { ...stream, canOffload: true });
+    const head = plan('HEAD', {}, big, capped, { ...stream, canOffload: true });
     expect(head.body).toEqual({ kind: 'offload', method: 'HEAD', disposition: undefined });
   });
 

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { evaluatePreconditions, ifRangeHolds, validatorsOf } from '../../core/preconditions';
+import { evaluatePreconditions, ifRangeHolds as holds, parseIfRange, parsePreconditions, validatorsOf, type Validators } from '../../core/preconditions';
 import { formatHttpDate } from '../../core/http-date';
 
 const MTIME = Date.UTC(2024, 0, 2, 3, 4, 5) + 678; // fractions are dropped, as HTTP-dates carry none
 const v = validatorsOf('"v1"', MTIME);
 const at = (offsetSeconds: number) => formatHttpDate(Date.UTC(2024, 0, 2, 3, 4, 5) + offsetSeconds * 1000);
-const evaluate = (headers: Record<string, string>, method = 'GET') => evaluatePreconditions(method, headers, v);
+const evaluate = (headers: Record<string, string>, method = 'GET') => evaluatePreconditions(method, parsePreconditions(headers), v);
+const ifRangeHolds = (value: string, validators: Validators) => holds(parseIfRange(value), validators);
 
 describe('evaluatePreconditions (RFC 9110 §13.2.2)', () => {
   it('proceeds without conditional headers', () => {

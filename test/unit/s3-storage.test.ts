@@ -6,6 +6,7 @@ import { serveStream, DEFAULT_SERVE_OPTIONS } from '../../core/serve';
 import { createS3Storage } from '../../storage/s3';
 import type { Storage } from '../../storage/types';
 import { collect, parseMultipart } from '../support/http';
+import { MEDIA_REQUEST } from '../support/user-agents';
 
 /**
  * What only a mock can show: exact S3 calls and inputs per client request, and AWS-specific error
@@ -61,14 +62,17 @@ const gets = () => s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input)
 const heads = () => s3.commandCalls(HeadObjectCommand).map((c) => c.args[0].input);
 
 describe('S3 backend: one request per client request', () => {
+  const WINDOW_END = (start: number) => start + 4 * 1024 * 1024 - 1;
   it.each([
-    ['bytes=0-99', 'bytes=0-99', 'bytes 0-99/1000'],
-    ['bytes=900-', `bytes=900-${900 + 4 * 1024 * 1024 - 1}`, 'bytes 900-999/1000'],
-    ['bytes=-100', 'bytes=-100', 'bytes 900-999/1000'],
-    ['bytes=-5000', 'bytes=-5000', 'bytes 0-999/1000'],
-    ['bytes=10-99999999999999999999999', `bytes=10-${10 + 4 * 1024 * 1024 - 1}`, 'bytes 10-999/1000'],
-  ])('Range %s is one GetObject with Range %s', async (range, sent, contentRange) => {
-    const res = await request({ range });
+    ['bytes=0-99', 'a download', {}, 'bytes=0-99', 'bytes 0-99/1000'],
+    ['bytes=900-', 'a download', {}, 'bytes=900-', 'bytes 900-999/1000'],
+    ['bytes=900-', 'a player', MEDIA_REQUEST, `bytes=900-${WINDOW_END(900)}`, 'bytes 900-999/1000'],
+    ['bytes=-100', 'a player', MEDIA_REQUEST, 'bytes=-100', 'bytes 900-999/1000'],
+    ['bytes=-5000', 'a download', {}, 'bytes=-5000', 'bytes 0-999/1000'],
+    ['bytes=10-99999999999999999999999', 'a download', {}, 'bytes=10-', 'bytes 10-999/1000'],
+    ['bytes=10-99999999999999999999999', 'a player', MEDIA_REQUEST, `bytes=10-${WINDOW_END(10)}`, 'bytes 10-999/1000'],
+  ])('Range %s from %s is one GetObject with Range %s', async (range, _who, client, sent, contentRange) => {
+    const res = await request({ ...client, range });
     expect([res.status, res.headers['content-range']]).toEqual([206, contentRange]);
     const [first, last] = (/bytes (\d+)-(\d+)/.exec(contentRange) ?? []).slice(1).map(Number);
     expect((await collect(res.body)).equals(DATA.subarray(first, (last ?? 0) + 1))).toBe(true);
@@ -78,7 +82,7 @@ describe('S3 backend: one request per client request', () => {
 
   it('a player\u2019s suffix longer than its window: one GetObject, of which only the window is used', async () => {
     const res = await serveStream(
-      { method: 'GET', rawPath: '/api/stream/clip__1.mp4', rawQuery: '', headers: { range: 'bytes=-500' } },
+      { method: 'GET', rawPath: '/api/stream/clip__1.mp4', rawQuery: '', headers: { ...MEDIA_REQUEST, range: 'bytes=-500' } },
       storage,
       { ...quiet, maxRangeBytes: 100 },
     );
