@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,6 +9,7 @@ import { SAMPLE_NAME } from '../support/paths';
 import { LONG_MP4_NAME, WEBM_NAME } from '../support/fixtures';
 import { CHROMIUM_ARGS, requireTool } from '../support/tools';
 import type { BackendContext } from '../support/backends';
+import { accessLines } from '../support/access-log';
 
 const run = promisify(execFile);
 
@@ -17,7 +18,7 @@ const servers = [
   ...inject('tightBackends').map((backend) => ({ ...backend, limits: '256 KiB window' as const })),
 ];
 
-describe.each(servers)('real clients through npm start, $kind backend, $limits limits', ({ url, downloads, limits }: BackendContext & { limits: string }) => {
+describe.each(servers)('real clients through npm start, $kind backend, $limits limits', ({ url, downloads, limits, logFile }: BackendContext & { limits: string }) => {
   const tight = limits !== 'default';
   const at = (name: string, query = '') => `${url}/api/stream/${encodeURIComponent(name)}${query}`;
   let browser: Browser;
@@ -86,26 +87,63 @@ describe.each(servers)('real clients through npm start, $kind backend, $limits l
     }
   });
 
-  it('ffprobe reads the duration and every packet over HTTP', async () => {
+  it('ffprobe reads the duration and every packet over HTTP, with no reconnect option', async () => {
     const ffprobe = requireTool('/usr/bin/ffprobe', 'ffmpeg');
-    // ffmpeg takes a 206 shorter than asked for the end of the stream unless told to reconnect.
-    const reconnect = tight ? ['-reconnect', '1'] : [];
-    const { stdout } = await run(ffprobe, [...reconnect, '-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', at(SAMPLE_NAME)]);
+    // ffmpeg would take a 206 shorter than asked for the end of the stream; it is not a media
+    // element, so it gets the whole range it asks for, windows or not.
+    const { stdout } = await run(ffprobe, ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', at(SAMPLE_NAME)]);
     expect(Number(stdout.trim())).toBeCloseTo(12, 1);
-    const packets = await run(ffprobe, [...reconnect, '-v', 'error', '-count_packets', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', at(SAMPLE_NAME)]);
-    if (!tight) expect(packets.stderr).toBe('');
+    const packets = await run(ffprobe, ['-v', 'error', '-count_packets', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', at(SAMPLE_NAME)]);
+    expect(packets.stderr).toBe('');
     // ffprobe exits 0 even when it read only part of the file: the packet count is the proof.
     expect(Number(packets.stdout.trim())).toBe(300);
   });
 
-  it('curl -C - resumes a partial download to a byte-identical file', async () => {
+  it('curl -C - resumes a partial download on the plain URL to a byte-identical file', async () => {
     const curl = requireTool('/usr/bin/curl', 'curl');
     const original = await readFile(join(downloads, SAMPLE_NAME));
     const partial = join(work, 'partial.mp4');
     await writeFile(partial, original.subarray(0, 123_457));
-    // Downloads use ?download=1, which is never shortened to a player's window.
-    const { stdout } = await run(curl, ['-sS', '-C', '-', '-o', partial, '-w', '%{http_code}', at(SAMPLE_NAME, tight ? '?download=1' : '')]);
+    const { stdout } = await run(curl, ['-sS', '-C', '-', '-o', partial, '-w', '%{http_code}', at(SAMPLE_NAME)]);
     expect(stdout).toBe('206');
     expect((await readFile(partial)).equals(original)).toBe(true);
+  });
+
+  it('the access log shows Chromium\u2019s media requests windowed and a curl resume of the same file not', async () => {
+    const curl = requireTool('/usr/bin/curl', 'curl');
+    const from = (await stat(logFile)).size;
+    const page = await browser.newPage();
+    await page.goto(`${url}/`);
+    // Playing the start is enough for the first window; no seek needed.
+    await page.evaluate(async (src) => {
+      const video = document.createElement('video');
+      video.muted = true;
+      video.src = src;
+      document.body.append(video);
+      await video.play();
+      const started = performance.now();
+      while (video.currentTime < 0.5 && performance.now() - started < 20_000) await new Promise((r) => setTimeout(r, 50));
+    }, at(LONG_MP4_NAME));
+    await page.close();
+    const partial = join(work, 'resume-long.mp4');
+    const original = await readFile(join(downloads, LONG_MP4_NAME));
+    // The rest (5 MB) is longer than a window and shorter than the tight limits' 8 MiB response.
+    const have = original.length - 5_000_000;
+    await writeFile(partial, original.subarray(0, have));
+    await run(curl, ['-sS', '-C', '-', '-o', partial, at(LONG_MP4_NAME)]);
+    expect((await readFile(partial)).equals(original)).toBe(true);
+
+    const lines = await accessLines(logFile, from, LONG_MP4_NAME, (seen) => seen.some((l) => l.client === 'other'));
+    const media = lines.filter((l) => l.client === 'chromium media');
+    const window = tight ? 256 * 1024 : 4 * 1024 * 1024;
+    expect(media.length).toBeGreaterThan(0);
+    expect(media.some((l) => l.window === 'shortened' && l.bytes === window)).toBe(true);
+    expect(media.every((l) => l.bytes <= window)).toBe(true);
+    const download = lines.filter((l) => l.client === 'other');
+    expect(download).toEqual([
+      expect.objectContaining({ rangeAsked: `bytes=${have}-`, rangeSent: `bytes ${have}-${original.length - 1}/${original.length}`, window: 'not media', status: 206, completed: true }),
+    ]);
+    // For the closing note of the window policy: one playback and one resume, side by side.
+    console.info([...media, ...download].map((l) => JSON.stringify({ client: l.client, rangeAsked: l.rangeAsked, rangeSent: l.rangeSent, window: l.window, bytes: l.bytes })).join('\n'));
   });
 });

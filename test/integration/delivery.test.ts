@@ -5,6 +5,7 @@ import { BIG_NAME, BIG_SIZE } from '../support/fixtures';
 import { SAMPLE_NAME } from '../support/paths';
 import { request } from '../support/client';
 import { resetS3Requests, s3Requests, type BackendContext } from '../support/backends';
+import { MEDIA_REQUEST, USER_AGENTS } from '../support/user-agents';
 
 const WINDOW = 256 * 1024;
 
@@ -12,7 +13,7 @@ const WINDOW = 256 * 1024;
 describe.each(inject('tightBackends'))('Lambda-aware delivery with the $kind backend', (backend: BackendContext) => {
   const at = (name: string, query = '') => `${backend.url}/api/stream/${encodeURIComponent(name)}${query}`;
 
-  it('answers open and oversized ranges with one window, saying exactly what was sent', async () => {
+  it('answers a player\u2019s open and oversized ranges with one window, saying exactly what was sent', async () => {
     const big = await readFile(join(backend.downloads, BIG_NAME));
     for (const [range, start] of [
       ['bytes=0-', 0],
@@ -20,13 +21,27 @@ describe.each(inject('tightBackends'))('Lambda-aware delivery with the $kind bac
       [`bytes=-${BIG_SIZE}`, 0],
       ['bytes=-1000000', BIG_SIZE - 1_000_000],
     ] as const) {
-      const res = await request(at(BIG_NAME), { headers: { range } });
+      const res = await request(at(BIG_NAME), { headers: { ...MEDIA_REQUEST, range } });
       expect(res.status, range).toBe(206);
       expect(res.headers['content-range'], range).toBe(`bytes ${start}-${start + WINDOW - 1}/${BIG_SIZE}`);
+      expect(res.headers.vary, range).toBe('Sec-Fetch-Dest, User-Agent');
       expect(res.body.equals(big.subarray(start, start + WINDOW)), range).toBe(true);
     }
-    const short = await request(at(BIG_NAME), { headers: { range: `bytes=${BIG_SIZE - 10}-` } });
+    const short = await request(at(BIG_NAME), { headers: { ...MEDIA_REQUEST, range: `bytes=${BIG_SIZE - 10}-` } });
     expect(short.headers['content-range']).toBe(`bytes ${BIG_SIZE - 10}-${BIG_SIZE - 1}/${BIG_SIZE}`);
+    // A range within one window is the same for every client: nothing for caches to tell apart.
+    expect(short.headers.vary).toBeUndefined();
+  });
+
+  it('answers every other client with the whole range it asked for, within the response limit', async () => {
+    const big = await readFile(join(backend.downloads, BIG_NAME));
+    const start = BIG_SIZE - 3_000_000;
+    for (const client of [{}, { 'user-agent': USER_AGENTS.curl }, { 'sec-fetch-dest': 'video', 'user-agent': USER_AGENTS.safari }, { 'user-agent': USER_AGENTS.chrome }]) {
+      const res = await request(at(BIG_NAME), { headers: { ...client, range: `bytes=${start}-` } });
+      expect([res.status, res.headers['content-range']], JSON.stringify(client)).toEqual([206, `bytes ${start}-${BIG_SIZE - 1}/${BIG_SIZE}`]);
+      expect(res.headers.vary).toBe('Sec-Fetch-Dest, User-Agent');
+      expect(res.body.equals(big.subarray(start)), JSON.stringify(client)).toBe(true);
+    }
   });
 
   it('never shortens a download (?download=1), and names the file', async () => {
@@ -72,7 +87,7 @@ describe.each(inject('tightBackends'))('Lambda-aware delivery with the $kind bac
 
     it('asks S3 for one window only: one GetObject with the shortened Range', async () => {
       await resetS3Requests(backend);
-      await request(at(BIG_NAME), { headers: { range: 'bytes=5000-' } });
+      await request(at(BIG_NAME), { headers: { ...MEDIA_REQUEST, range: 'bytes=5000-' } });
       const seen = await s3Requests(backend);
       expect(seen.map((r) => [r.method, r.range])).toEqual([['GET', `bytes=5000-${5000 + WINDOW - 1}`]]);
     });

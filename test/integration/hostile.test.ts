@@ -8,6 +8,7 @@ import { rawRequest, request } from '../support/client';
 import { resetS3Requests, s3Connections, s3Requests, storageWriter, type BackendContext } from '../support/backends';
 import { headerCases, PATH_PAYLOADS } from '../support/hostile-corpus';
 import { DEFAULT_MAX_RANGE_BYTES } from '../../core/plan';
+import { MEDIA_REQUEST } from '../support/user-agents';
 
 const SECRET = 'TOP-SECRET-OUTSIDE-THE-ROOT';
 
@@ -60,7 +61,13 @@ describe.each(inject('backends'))('hostile input against the $kind backend', (ba
     expect(res.body).not.toMatch(/at .*\.(ts|js|mjs):\d+/);
   });
 
-  it.each(headerCases(BIG_SIZE, DEFAULT_MAX_RANGE_BYTES))('$label: $status, at a cost of at most the file once', async (c) => {
+  // As a player's media request (windowed by default) and as any other client (the whole range).
+  const player = Object.entries(MEDIA_REQUEST).map(([name, value]) => [name, value] as const);
+  const cases = [
+    ...headerCases(BIG_SIZE, DEFAULT_MAX_RANGE_BYTES).map((c) => ({ ...c, label: `player, ${c.label}`, headers: [...player, ...c.headers] })),
+    ...headerCases(BIG_SIZE, undefined).map((c) => ({ ...c, label: `other client, ${c.label}` })),
+  ];
+  it.each(cases)('$label: $status, at a cost of at most the file once', async (c) => {
     const etag = (await request(`${url}/api/stream/${BIG_NAME}`, { method: 'HEAD' })).headers.etag ?? '';
     const lines = c.headers.map(([name, value]) => `${name}: ${value.replace(/etag/g, String(etag))}\r\n`).join('');
     const readBefore = readChar(pid);

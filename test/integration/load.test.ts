@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { request } from '../support/client';
 import { storageWriter, type BackendContext } from '../support/backends';
 import { DEFAULT_MAX_RANGE_BYTES } from '../../core/plan';
+import { MEDIA_REQUEST } from '../support/user-agents';
 
 const MiB = 1024 * 1024;
 const NAME = 'Load_Test__0c6d1f5e-256m.mp4';
@@ -46,7 +47,7 @@ describe.each(inject('loadBackends'))('under load, with the $kind backend', (bac
     const started = performance.now();
     let answers;
     try {
-      answers = await Promise.all(ranges.map((range) => request(`${backend.url}/api/stream/${NAME}`, { headers: { range: range.header } })));
+      answers = await Promise.all(ranges.map((range) => request(`${backend.url}/api/stream/${NAME}`, { headers: { ...MEDIA_REQUEST, range: range.header } })));
     } finally {
       clearInterval(sampler);
     }

@@ -7,6 +7,7 @@ import { request } from '../support/client';
 import { resetS3Requests, s3Requests, settledS3Connections, storageWriter, type BackendContext } from '../support/backends';
 import { socketCount } from '../support/fds';
 import { DEFAULT_MAX_RANGE_BYTES } from '../../core/plan';
+import { MEDIA_REQUEST } from '../support/user-agents';
 
 const backend = inject('backends').find((b) => b.kind === 's3') as BackendContext;
 const WINDOW = DEFAULT_MAX_RANGE_BYTES;
@@ -22,17 +23,22 @@ async function costOf(send: () => Promise<unknown>) {
 
 describe('S3 requests per client request, counted on the wire', () => {
   it('a ranged GET is exactly one GetObject carrying the validated range', async () => {
-    const cases: Array<[string, string]> = [
-      ['bytes=0-1023', 'bytes=0-1023'],
-      // Open and oversized ranges: only the window the player gets (MAX_RANGE_BYTES, 4 MiB).
-      ['bytes=1000000-', `bytes=1000000-${1_000_000 + WINDOW - 1}`],
-      ['bytes=0-20000000', `bytes=0-${WINDOW - 1}`],
-      ['bytes=-500', 'bytes=-500'],
-      ['bytes=0-1', 'bytes=0-1'],
-      [`bytes=5-${'9'.repeat(25)}`, `bytes=5-${5 + WINDOW - 1}`],
+    const player = MEDIA_REQUEST;
+    const cases: Array<[string, Record<string, string>, string]> = [
+      ['bytes=0-1023', {}, 'bytes=0-1023'],
+      // Open and oversized ranges: only the window a player gets (MAX_RANGE_BYTES, 4 MiB)...
+      ['bytes=1000000-', player, `bytes=1000000-${1_000_000 + WINDOW - 1}`],
+      ['bytes=0-20000000', player, `bytes=0-${WINDOW - 1}`],
+      [`bytes=5-${'9'.repeat(25)}`, player, `bytes=5-${5 + WINDOW - 1}`],
+      // ...and what was asked for anyone else.
+      ['bytes=1000000-', {}, 'bytes=1000000-'],
+      ['bytes=0-20000000', {}, 'bytes=0-20000000'],
+      [`bytes=5-${'9'.repeat(25)}`, {}, 'bytes=5-'],
+      ['bytes=-500', player, 'bytes=-500'],
+      ['bytes=0-1', player, 'bytes=0-1'],
     ];
-    for (const [range, sent] of cases) {
-      const seen = await costOf(() => request(at(BIG_NAME), { headers: { range } }));
+    for (const [range, client, sent] of cases) {
+      const seen = await costOf(() => request(at(BIG_NAME), { headers: { ...client, range } }));
       expect(seen, range).toEqual([{ method: 'GET', path: key(BIG_NAME), range: sent }]);
     }
   });

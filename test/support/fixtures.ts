@@ -12,6 +12,12 @@ export const UNICODE_NAME = 'Ñandú en el río — 日本語 (1)__7a6b5c4d-3e2f
 /** An MP4 of about 19 MB with the index at the end: too big to take whole, so players must use ranges. */
 export const LONG_MP4_NAME = 'Long_Test_Pattern__3c2b1a09-8f7e-4d6c-b5a4-938271605f4e.mp4';
 export const EMPTY_NAME = 'Empty__00000000-0000-4000-8000-000000000000.mp4';
+/** The reference page's own example: its name, and its 50 MB (52 428 800 bytes). */
+export const PAGE_NAME = 'My_Video__123e4567-e89b-12d3.mp4';
+export const PAGE_SIZE = 52_428_800;
+/** A 64 MiB download to resume with curl -C - and wget -c. */
+export const RESUME_NAME = 'Resume_Test__0f0e0d0c-0b0a-4908-8706-050403020100.mp4';
+export const RESUME_SIZE = 64 * 1024 * 1024;
 
 /** A downloads folder with the fixtures every integration test uses; media made here, not committed. */
 export async function makeDownloads(): Promise<string> {
@@ -19,13 +25,9 @@ export async function makeDownloads(): Promise<string> {
   await copyFile(SAMPLE_PATH, join(dir, SAMPLE_NAME));
   await copyFile(SAMPLE_PATH, join(dir, UNICODE_NAME));
   await writeFile(join(dir, EMPTY_NAME), '');
-  const big = await open(join(dir, BIG_NAME), 'w');
-  for (let written = 0; written < BIG_SIZE; ) {
-    const chunk = randomBytes(Math.min(1 << 20, BIG_SIZE - written));
-    await big.write(chunk);
-    written += chunk.length;
-  }
-  await big.close();
+  await writeRandomFile(join(dir, BIG_NAME), BIG_SIZE);
+  await writeRandomFile(join(dir, PAGE_NAME), PAGE_SIZE);
+  await writeRandomFile(join(dir, RESUME_NAME), RESUME_SIZE);
   execFileSync('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-y',
     '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25',
@@ -43,6 +45,19 @@ export async function makeDownloads(): Promise<string> {
     '-c:a', 'aac', '-b:a', '64k', join(dir, LONG_MP4_NAME),
   ]);
   return dir;
+}
+
+async function writeRandomFile(path: string, size: number): Promise<void> {
+  const file = await open(path, 'w');
+  try {
+    for (let written = 0; written < size; ) {
+      const chunk = randomBytes(Math.min(1 << 20, size - written));
+      await file.write(chunk);
+      written += chunk.length;
+    }
+  } finally {
+    await file.close();
+  }
 }
 
 export function sha256(data: Buffer): string {

@@ -41,10 +41,13 @@ export interface HeaderCase {
 
 const many = (count: number, item: (i: number) => string) => Array.from({ length: count }, (_, i) => item(i)).join(',');
 
-/** For a file of `size` bytes, larger than a player's window `window`. */
-export function headerCases(size: number, window: number): HeaderCase[] {
+/**
+ * For a file of `size` bytes, larger than one window of `window` bytes; `window` undefined for a
+ * client that gets no windows (the whole range it asks for).
+ */
+export function headerCases(size: number, window: number | undefined): HeaderCase[] {
   const last = size - 1;
-  const windowEnd = window - 1;
+  const upTo = (start: number) => (window === undefined ? last : Math.min(start + window - 1, last));
   return [
     { label: 'first byte', headers: [['range', 'bytes=0-0']], status: 206, contentRange: `bytes 0-0/${size}` },
     { label: 'last byte', headers: [['range', 'bytes=-1']], status: 206, contentRange: `bytes ${last}-${last}/${size}` },
@@ -70,11 +73,11 @@ export function headerCases(size: number, window: number): HeaderCase[] {
     { label: 'two range-specifiers joined', headers: [['range', 'bytes=0-1, bytes=2-3']], status: 200 },
     { label: 'duplicate Range headers', headers: [['range', 'bytes=0-1'], ['range', 'bytes=0-1']], status: 200 },
     { label: 'start past 2^64', headers: [['range', 'bytes=99999999999999999999999-']], status: 416, contentRange: `bytes */${size}` },
-    { label: 'end past 2^64', headers: [['range', 'bytes=0-99999999999999999999999']], status: 206, contentRange: `bytes 0-${windowEnd}/${size}` },
-    { label: 'suffix past 2^64', headers: [['range', 'bytes=-99999999999999999999999']], status: 206, contentRange: `bytes 0-${windowEnd}/${size}` },
+    { label: 'end past 2^64', headers: [['range', 'bytes=0-99999999999999999999999']], status: 206, contentRange: `bytes 0-${upTo(0)}/${size}` },
+    { label: 'suffix past 2^64', headers: [['range', 'bytes=-99999999999999999999999']], status: 206, contentRange: `bytes 0-${upTo(0)}/${size}` },
     { label: '1000-digit start', headers: [['range', `bytes=${'9'.repeat(1000)}-`]], status: 416, contentRange: `bytes */${size}` },
     { label: '2000 identical ranges', headers: [['range', `bytes=${many(2000, () => '0-0')}`]], status: 206, contentRange: `bytes 0-0/${size}` },
-    { label: '1000 open ranges', headers: [['range', `bytes=${many(1000, () => '0-')}`]], status: 206, contentRange: `bytes 0-${windowEnd}/${size}` },
+    { label: '1000 open ranges', headers: [['range', `bytes=${many(1000, () => '0-')}`]], status: 206, contentRange: `bytes 0-${upTo(0)}/${size}` },
     { label: '800 overlapping ranges', headers: [['range', `bytes=${many(800, (i) => `${i}-${i + 10}`)}`]], status: 206, contentRange: `bytes 0-809/${size}` },
     { label: '1000 tiny ranges apart', headers: [['range', `bytes=${many(1000, (i) => `${i * 100}-${i * 100}`)}`]], status: 200 },
     { label: 'If-None-Match garbage', headers: [['if-none-match', 'abc']], status: 200 },
@@ -97,7 +100,7 @@ export function headerCases(size: number, window: number): HeaderCase[] {
     { label: 'If-Range weak', headers: [['range', 'bytes=0-1'], ['if-range', 'W/etag']], status: 200 },
     { label: 'If-Range 1994', headers: [['range', 'bytes=0-1'], ['if-range', 'Sun, 06 Nov 1994 08:49:37 GMT']], status: 200 },
     { label: 'If-Range current', headers: [['range', 'bytes=0-1'], ['if-range', 'etag']], status: 206, contentRange: `bytes 0-1/${size}` },
-    { label: 'HEAD with an open range', method: 'HEAD', headers: [['range', 'bytes=5-']], status: 206, contentRange: `bytes 5-${5 + windowEnd}/${size}` },
+    { label: 'HEAD with an open range', method: 'HEAD', headers: [['range', 'bytes=5-']], status: 206, contentRange: `bytes 5-${upTo(5)}/${size}` },
     { label: 'header of 20 KB', headers: [['x-filler', 'a'.repeat(20 * 1024)]], status: 431 },
     { label: 'Range of 10 KB (2,500 copies of one range)', headers: [['range', `bytes=${many(2500, () => '1-2')}`]], status: 206, contentRange: `bytes 1-2/${size}` },
     { label: 'Range of 20 KB', headers: [['range', `bytes=${many(5000, () => '1-2')}`]], status: 431 },
