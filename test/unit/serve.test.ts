@@ -4,6 +4,8 @@ import { serveStream, DEFAULT_SERVE_OPTIONS, type ServeOptions } from '../../cor
 import type { Storage } from '../../storage/types';
 import { memoryStorage } from '../support/memory-storage';
 import { collect } from '../support/http';
+import { corsPolicyOf } from '../../core/cors';
+import { MEDIA_REQUEST } from '../support/user-agents';
 
 const file = Buffer.from('0123456789'.repeat(100));
 const quiet: ServeOptions = { ...DEFAULT_SERVE_OPTIONS, logError: () => undefined };
@@ -16,6 +18,19 @@ describe('serveStream', () => {
     expect(res.status).toBe(206);
     expect((await collect(res.body)).toString()).toBe('0123456789');
     expect(stats).toMatchObject({ opens: 1, closes: 1, reads: 1, bytesRead: 10 });
+  });
+
+  it('names every request header a windowed answer depends on, CORS\u2019s Origin included, in one Vary', async () => {
+    const { storage } = memoryStorage({ 'a__1.mp4': file });
+    const options: ServeOptions = { ...quiet, maxRangeBytes: 100, cors: corsPolicyOf('https://player.example') };
+    const headers = { ...MEDIA_REQUEST, origin: 'https://player.example', range: 'bytes=0-' };
+    const res = await serveStream(request('/api/stream/a__1.mp4', 'GET', headers), storage, options);
+    expect([res.status, res.headers['content-range'], res.headers.vary]).toEqual([206, 'bytes 0-99/1000', 'Sec-Fetch-Dest, User-Agent, Origin']);
+    expect(res.note).toEqual({ client: { engine: 'chromium', media: true }, window: 'shortened' });
+    await collect(res.body);
+    const plain = await serveStream(request('/api/stream/a__1.mp4', 'GET', { range: 'bytes=0-' }), storage, options);
+    expect([plain.headers['content-range'], plain.headers.vary, plain.note?.window]).toEqual(['bytes 0-999/1000', 'Sec-Fetch-Dest, User-Agent, Origin', 'not media']);
+    await collect(plain.body);
   });
 
   it('404 with the JSON body of the reference page for a missing file', async () => {
