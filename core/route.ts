@@ -37,8 +37,26 @@ export function matchStreamRoute(rawPath: string): RouteMatch {
   // Covers ".", ".." and every dotfile (.env, .htaccess, .git): none of them is a download.
   if (name.startsWith('.')) return bad('a leading dot');
   if (DRIVE.test(name)) return bad('a drive letter');
-  if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) return bad('more than 255 bytes');
+  if (utf8Length(name) > MAX_NAME_BYTES) return bad('more than 255 bytes');
   return { kind: 'file', name };
+}
+
+/**
+ * Bytes of `text` in UTF-8, without Buffer: the edge runs these rules too (edge/), in a runtime
+ * that is not Node. decodeURIComponent never yields a lone surrogate, so a high one starts a pair.
+ */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff) {
+      bytes += 4;
+      i += 1;
+    } else bytes += 3;
+  }
+  return bytes;
 }
 
 function bad(reason: string): RouteMatch {

@@ -59,6 +59,16 @@ describe('matchStreamRoute', () => {
     expect(name(path)).toBe('bad-name');
   });
 
+  it('counts UTF-8 bytes as Buffer does, for 1- to 4-byte characters', () => {
+    for (const char of ['a', 'ñ', '日', '😀']) {
+      const count = Math.floor(255 / Buffer.byteLength(char));
+      const fits = `/api/stream/${encodeURIComponent(char.repeat(count))}`;
+      const over = `/api/stream/${encodeURIComponent(char.repeat(count + 1))}`;
+      expect(name(fits), char).toBe(char.repeat(count));
+      expect(matchStreamRoute(over).kind, char).toBe('bad-name');
+    }
+  });
+
   it('accepts a name of exactly 255 bytes', () => {
     expect(name(`/api/stream/${'a'.repeat(251)}.mp4`)).toHaveLength(255);
   });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { checkSignature, signature, signedPath, signedQuery } from '../../core/signing';
+import { sameText } from '../../core/signed-link';
 import { serveStream, DEFAULT_SERVE_OPTIONS } from '../../core/serve';
 import { memoryStorage } from '../support/memory-storage';
 import { collect } from '../support/http';
@@ -12,6 +13,14 @@ const NOW = 1_800_000_000;
 const NAME = 'Ñandú en el río__a1b2.mp4';
 
 describe('signed links', () => {
+  it('compares signatures by every character, whatever their position', () => {
+    const sig = signature(SECRET, NAME, NOW);
+    expect(sameText(sig, sig)).toBe(true);
+    for (const at of [0, 21, 42]) expect(sameText(sig, sig.slice(0, at) + (sig[at] === 'A' ? 'B' : 'A') + sig.slice(at + 1)), String(at)).toBe(false);
+    expect(sameText(sig, sig.slice(1))).toBe(false);
+    expect(sameText('', '')).toBe(true);
+  });
+
   it('accepts a link until it expires, then calls it expired', () => {
     const query = signedQuery(NAME, SECRET, 3600, NOW);
     expect(checkSignature(query, NAME, SECRET, NOW)).toBe('valid');
