@@ -12,6 +12,11 @@ export const UNICODE_NAME = 'Ñandú en el río — 日本語 (1)__7a6b5c4d-3e2f
 /** An MP4 of about 19 MB with the index at the end: too big to take whole, so players must use ranges. */
 export const LONG_MP4_NAME = 'Long_Test_Pattern__3c2b1a09-8f7e-4d6c-b5a4-938271605f4e.mp4';
 export const EMPTY_NAME = 'Empty__00000000-0000-4000-8000-000000000000.mp4';
+/**
+ * A 60 s MP4 of about 30 MB (index at the end): 4 Mbit/s that noise keeps from compressing away,
+ * so that it spans eight 4 MiB windows and a player must come back for more (test/clients/engines.test.ts).
+ */
+export const NOISY_MP4_NAME = 'Noisy_Test_Pattern__8e7d6c5b-4a39-4281-9f0e-1d2c3b4a5968.mp4';
 
 /** A downloads folder with the fixtures every integration test uses; media made here, not committed. */
 export async function makeDownloads(): Promise<string> {
@@ -41,6 +46,15 @@ export async function makeDownloads(): Promise<string> {
     // Constant bit rate: the test pattern would otherwise compress to almost nothing.
     '-b:v', '2500k', '-minrate', '2500k', '-maxrate', '2500k', '-bufsize', '1M', '-x264-params', 'nal-hrd=cbr',
     '-c:a', 'aac', '-b:a', '64k', join(dir, LONG_MP4_NAME),
+  ]);
+  // testsrc alone compresses far below any bit rate; per-frame noise does not. 360p and
+  // ultrafast: about 7 s to make on two cores (720p veryfast takes 50 s for the same size).
+  execFileSync('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-y',
+    '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25',
+    '-f', 'lavfi', '-i', 'sine=frequency=550:sample_rate=44100',
+    '-t', '60', '-vf', 'noise=alls=20:allf=t+u', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '50',
+    '-b:v', '4M', '-maxrate', '4M', '-bufsize', '2M', '-c:a', 'aac', '-b:a', '64k', join(dir, NOISY_MP4_NAME),
   ]);
   return dir;
 }
