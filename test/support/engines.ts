@@ -155,9 +155,10 @@ async function launchWebKit(): Promise<Engine> {
   requireTool('/usr/bin/Xvfb', 'xvfb');
   const started: ChildProcess[] = [];
   const kill = once(async () => {
-    // The driver's group holds MiniBrowser and its web and network processes; the display goes last.
+    // The driver's group holds MiniBrowser and its web and network processes; the display goes
+    // last, asked first to end (Xvfb then removes its socket and lock in /tmp).
     await killGroups(started.slice(1).map((child) => child.pid ?? 0));
-    await killGroups(started.slice(0, 1).map((child) => child.pid ?? 0));
+    await killGroups(started.slice(0, 1).map((child) => child.pid ?? 0), 'SIGTERM');
   });
   return orKill(kill, async () => {
     const { child: xvfb, display } = await startXvfb();
@@ -254,21 +255,30 @@ export function livingProcesses(groups: readonly number[]): number[] {
 /**
  * Kills whatever is left in `groups` and waits until /proc shows none of it: a process killed
  * with much memory mapped takes a moment to go, and grandchildren (MiniBrowser, content
- * processes) are not ours to wait for with waitpid.
+ * processes) are not ours to wait for with waitpid. With SIGTERM first, SIGKILL follows after 2 s.
  */
-async function killGroups(groups: readonly number[]): Promise<void> {
-  const deadline = Date.now() + CLOSE_MS;
-  for (;;) {
+async function killGroups(groups: readonly number[], first: 'SIGTERM' | 'SIGKILL' = 'SIGKILL'): Promise<void> {
+  const signal = (name: NodeJS.Signals) => {
     for (const group of groups) {
       try {
-        if (group > 0) process.kill(-group, 'SIGKILL');
+        if (group > 0) process.kill(-group, name);
       } catch {
         // Already gone.
       }
     }
-    if (livingProcesses(groups).length === 0 || Date.now() > deadline) return;
-    await sleep(50);
-  }
+  };
+  // Sent again while anything is left: a process may have been forked while the first one went out.
+  const until = async (name: NodeJS.Signals, ms: number) => {
+    const deadline = Date.now() + ms;
+    do {
+      signal(name);
+      if (livingProcesses(groups).length === 0) return true;
+      await sleep(50);
+    } while (Date.now() < deadline);
+    return false;
+  };
+  if (first === 'SIGTERM' && (await until('SIGTERM', 2_000))) return;
+  await until('SIGKILL', CLOSE_MS);
 }
 
 /** `promise`, or a rejection naming `what` after `ms`. */
