@@ -291,8 +291,9 @@ describe.each(ENGINES)('%s through npm start', (name) => {
     const expected = (policy: Policy): string | RegExp => {
       if (name !== 'webkit') return 'played to the end';
       if (remap) return 'error 4 before playing';
-      // MEDIA_ERR_DECODE: at the seek to 45 s in every run here.
-      return policy === 'all' ? /^error 3 / : 'played to the end';
+      // It played, then fails at or after the seek to 45 s without reaching the end: here mostly
+      // MEDIA_ERR_DECODE at the seek, once (on a loaded machine) `ended` at once, jumping to 60 s.
+      return policy === 'all' ? /^(error 3|ended early|stalled) (?!before playing)/ : 'played to the end';
     };
     it.each<[string, Policy]>([
       ['the default policy', 'proven'],
