@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs before `npm start` and `npm test` so that each is one command on a fresh clone:
 // installs the npm packages from the lock file if they are missing or older than it, and with
-// --test-tools also the Debian packages the tests drive (Chromium, ffmpeg, curl, OpenStack Swift).
+// --test-tools also the Debian packages the tests drive (Chromium, Firefox, WebKitGTK under Xvfb,
+// ffmpeg, curl, OpenStack Swift).
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 
@@ -16,6 +17,9 @@ if (!existsSync(marker) || statSync(marker).mtimeMs < statSync('package-lock.jso
 if (process.argv.includes('--test-tools')) {
   const tools = {
     '/usr/bin/chromium': 'chromium',
+    '/usr/lib/firefox-esr/firefox-esr': 'firefox-esr',
+    '/usr/bin/WebKitWebDriver': 'webkit2gtk-driver',
+    '/usr/bin/Xvfb': 'xvfb',
     '/usr/bin/ffmpeg': 'ffmpeg',
     '/usr/bin/ffprobe': 'ffmpeg',
     '/usr/bin/curl': 'curl',
@@ -26,7 +30,19 @@ if (process.argv.includes('--test-tools')) {
     '/usr/bin/swift-object-server': 'swift-object',
     '/usr/bin/swift-ring-builder': 'swift',
   };
-  const missing = [...new Set(Object.entries(tools).filter(([path]) => !executable(path)).map(([, pkg]) => pkg))];
+  // Decoders the browsers load, which are not executables: Firefox's H.264 (a Recommends of
+  // firefox-esr, which ffmpeg depends on too) and WebKit's H.264 and AAC (GStreamer's base and
+  // good plugins come with WebKitGTK).
+  const libraries = {
+    '/usr/lib/x86_64-linux-gnu/libavcodec.so.59': 'libavcodec59',
+    '/usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstlibav.so': 'gstreamer1.0-libav',
+  };
+  const missing = [
+    ...new Set([
+      ...Object.entries(tools).filter(([path]) => !executable(path)).map(([, pkg]) => pkg),
+      ...Object.entries(libraries).filter(([path]) => !existsSync(path)).map(([, pkg]) => pkg),
+    ]),
+  ];
   if (missing.length > 0) {
     const canInstall = process.getuid?.() === 0 && executable('/usr/bin/apt-get');
     if (!canInstall) {

@@ -18,6 +18,11 @@ export const PAGE_SIZE = 52_428_800;
 /** A 64 MiB download to resume with curl -C - and wget -c. */
 export const RESUME_NAME = 'Resume_Test__0f0e0d0c-0b0a-4908-8706-050403020100.mp4';
 export const RESUME_SIZE = 64 * 1024 * 1024;
+/**
+ * A 60 s MP4 of about 30 MB (index at the end): 4 Mbit/s that noise keeps from compressing away,
+ * so that it spans eight 4 MiB windows and a player must come back for more (test/clients/engines.test.ts).
+ */
+export const NOISY_MP4_NAME = 'Noisy_Test_Pattern__8e7d6c5b-4a39-4281-9f0e-1d2c3b4a5968.mp4';
 
 /** A downloads folder with the fixtures every integration test uses; media made here, not committed. */
 export async function makeDownloads(): Promise<string> {
@@ -43,6 +48,15 @@ export async function makeDownloads(): Promise<string> {
     // Constant bit rate: the test pattern would otherwise compress to almost nothing.
     '-b:v', '2500k', '-minrate', '2500k', '-maxrate', '2500k', '-bufsize', '1M', '-x264-params', 'nal-hrd=cbr',
     '-c:a', 'aac', '-b:a', '64k', join(dir, LONG_MP4_NAME),
+  ]);
+  // testsrc alone compresses far below any bit rate; per-frame noise does not. 360p and
+  // ultrafast: about 7 s to make on two cores (720p veryfast takes 50 s for the same size).
+  execFileSync('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-y',
+    '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25',
+    '-f', 'lavfi', '-i', 'sine=frequency=550:sample_rate=44100',
+    '-t', '60', '-vf', 'noise=alls=20:allf=t+u', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '50',
+    '-b:v', '4M', '-maxrate', '4M', '-bufsize', '2M', '-c:a', 'aac', '-b:a', '64k', join(dir, NOISY_MP4_NAME),
   ]);
   return dir;
 }
