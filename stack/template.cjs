@@ -94,7 +94,8 @@ function webAcl(limit) {
 async function edgeCode(name, context) {
   const bundle = await import('../edge/bundle.mjs');
   const value = typeof bundle[name] === 'function' ? await bundle[name](context) : bundle[name];
-  if (typeof value !== 'string' || !/function handler\s*\(/.test(value)) throw refuse(`edge/bundle.mjs: ${name} must give the code of a cloudfront-js-2.0 function`);
+  if (typeof value !== 'string' || !/function handler\s*\(/.test(value))
+    throw refuse(`edge/bundle.mjs: ${name} must give the code of a cloudfront-js-2.0 function`);
   return value;
 }
 
@@ -104,7 +105,8 @@ async function resources(context) {
     ['cdn', 'bucket', 'prefix', 'apiGateway', 'waf', 'webAclArn', 'bucketPolicy'].map(param),
   );
   if (!isTrue(cdn)) {
-    if (isTrue(waf) || String(webAclArn).trim() || isTrue(bucketPolicy)) throw refuse('waf, webAclArn and bucketPolicy belong to the CDN mode: add --param="cdn=true"');
+    if (isTrue(waf) || String(webAclArn).trim() || isTrue(bucketPolicy))
+      throw refuse('waf, webAclArn and bucketPolicy belong to the CDN mode: add --param="cdn=true"');
     return {};
   }
   const region = await context.resolveVariable('self:provider.region');
@@ -112,8 +114,10 @@ async function resources(context) {
   if (!String(bucket).trim()) throw refuse('The CDN mode serves the bucket through CloudFront: give --param="bucket=<name>"');
   // The function does not check signatures in CDN mode (the edge does): a REST API in front of it
   // would be a public way around the distribution and its signed links.
-  if (isTrue(apiGateway)) throw refuse('apiGateway=true and cdn=true cannot go together: the REST API would bypass the distribution and its signed links');
-  if (isTrue(waf) && String(webAclArn).trim()) throw refuse('Give either waf=true (a web ACL in this stack) or webAclArn=<arn> (an existing one), not both');
+  if (isTrue(apiGateway))
+    throw refuse('apiGateway=true and cdn=true cannot go together: the REST API would bypass the distribution and its signed links');
+  if (isTrue(waf) && String(webAclArn).trim())
+    throw refuse('Give either waf=true (a web ACL in this stack) or webAclArn=<arn> (an existing one), not both');
   if (isTrue(waf) && region !== 'us-east-1') {
     throw refuse(
       `CloudFront's web ACLs can only be created in us-east-1, and this stack is in ${region}. Create it there with ` +
@@ -133,12 +137,20 @@ async function resources(context) {
     Resource: objects,
     Condition: { StringEquals: { 'AWS:SourceArn': distributionArn } },
   };
-  // CloudFront's names (OAC, cache policy, functions) are global to the account: the stack's name and
-  // region make them unique, as the same service may be deployed in several regions.
+  // CloudFront's names (OAC, cache policy, functions) are global to the account: service, stage
+  // and region make them unique, as the same service may be deployed in several regions. Checked
+  // here, as CloudFormation would only refuse them halfway through a deployment.
+  const [service, stage] = await Promise.all([context.resolveVariable('self:service'), context.resolveVariable('sls:stage')]);
+  const cloudFrontName = (suffix) => {
+    const name = `${service}-${stage}-${region}-${suffix}`;
+    if (!/^[\w-]{1,64}$/.test(name))
+      throw refuse(`CloudFront name "${name}" is not 1 to 64 letters, digits, - or _: choose a shorter stage name`);
+    return name;
+  };
   const edgeFunction = (suffix, comment, code) => ({
     Type: 'AWS::CloudFront::Function',
     Properties: {
-      Name: { 'Fn::Sub': `\${AWS::StackName}-\${AWS::Region}-${suffix}` },
+      Name: cloudFrontName(suffix),
       AutoPublish: true,
       FunctionConfig: { Comment: comment, Runtime: 'cloudfront-js-2.0' },
       FunctionCode: code,
@@ -148,7 +160,7 @@ async function resources(context) {
     Type: 'AWS::CloudFront::OriginAccessControl',
     Properties: {
       OriginAccessControlConfig: {
-        Name: { 'Fn::Sub': `\${AWS::StackName}-\${AWS::Region}-${type}` },
+        Name: cloudFrontName(type),
         Description: description,
         OriginAccessControlOriginType: type,
         SigningBehavior: 'always',
@@ -164,7 +176,7 @@ async function resources(context) {
       Type: 'AWS::CloudFront::CachePolicy',
       Properties: {
         CachePolicyConfig: {
-          Name: { 'Fn::Sub': '${AWS::StackName}-${AWS::Region}-bytes' },
+          Name: cloudFrontName('bytes'),
           Comment: 'The file name alone: no query string, header or cookie changes an answer (windows are off in CDN mode)',
           // A stored file never changes under its task-id name; an origin's own Cache-Control
           // (max-age, no-store, private) still counts, down to 0.
@@ -280,7 +292,10 @@ async function resources(context) {
   }
 
   const Outputs = {
-    CdnDomainName: { Description: 'The distribution: https://<this>/api/stream/{filename}', Value: { 'Fn::GetAtt': ['CdnDistribution', 'DomainName'] } },
+    CdnDomainName: {
+      Description: 'The distribution: https://<this>/api/stream/{filename}',
+      Value: { 'Fn::GetAtt': ['CdnDistribution', 'DomainName'] },
+    },
     CdnDistributionId: { Description: 'For invalidations and logs', Value: { Ref: 'CdnDistribution' } },
   };
   if (!isTrue(bucketPolicy)) {

@@ -343,6 +343,11 @@ describe('the CDN mode (cdn=true)', () => {
       { EventType: 'viewer-response', FunctionARN: { 'Fn::GetAtt': ['CdnViewerResponseFunction', 'FunctionARN'] } },
     ]);
     expect(functions).toHaveLength(2);
+    // Names are global to the account: service, stage and region keep two deployments apart.
+    expect(functions.map(([, r]) => r.Properties.Name)).toEqual([
+      'video-stream-dev-eu-west-1-viewer-request',
+      'video-stream-dev-eu-west-1-viewer-response',
+    ]);
     for (const id of ['CdnViewerRequestFunction', 'CdnViewerResponseFunction']) {
       const { AutoPublish, FunctionConfig, FunctionCode } = byId[id]!.Properties as {
         AutoPublish: boolean;
@@ -435,7 +440,9 @@ describe('the CDN mode refuses what cannot work', () => {
       ...params,
     };
     return templateModule.resources({
-      resolveVariable: async (name) => (name === 'self:provider.region' ? region : all[name.replace(/^param:/, '')]),
+      resolveVariable: async (name) =>
+        ({ 'self:provider.region': region, 'self:service': 'video-stream', 'sls:stage': all.stage ?? 'dev' })[name] ??
+        all[name.replace(/^param:/, '')],
     });
   };
 
@@ -448,6 +455,8 @@ describe('the CDN mode refuses what cannot work', () => {
     await expect(attempt({ waf: 'true', webAclArn: 'arn:x' })).rejects.toThrow(/not both/);
     await expect(attempt({ cdn: 'false', waf: 'true' })).rejects.toThrow(/belong to the CDN mode/);
     await expect(attempt({ cdnTtl: 'a year' })).rejects.toThrow(/cdnTtl=a year/);
+    // CloudFront function names: at most 64 characters, checked before CloudFormation would.
+    await expect(attempt({ stage: 'a-stage-name-far-too-long-for-cloudfront' })).rejects.toThrow(/choose a shorter stage name/);
     expect(await attempt({ cdn: 'false' })).toEqual({});
     expect(Object.keys((await attempt({ waf: 'true' })).Resources ?? {})).toContain('CdnWebAcl');
   });
