@@ -3,7 +3,8 @@
 // installs the npm packages from the lock file if they are missing or older than it, and with
 // --test-tools also the Debian packages the tests drive (Chromium, ffmpeg, curl, OpenStack Swift).
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { ensureDebianPackages } from './lib/debian.mjs';
 
 const run = (command, args) => execFileSync(command, args, { stdio: 'inherit' });
 
@@ -26,25 +27,5 @@ if (process.argv.includes('--test-tools')) {
     '/usr/bin/swift-object-server': 'swift-object',
     '/usr/bin/swift-ring-builder': 'swift',
   };
-  const missing = [...new Set(Object.entries(tools).filter(([path]) => !executable(path)).map(([, pkg]) => pkg))];
-  if (missing.length > 0) {
-    const canInstall = process.getuid?.() === 0 && executable('/usr/bin/apt-get');
-    if (!canInstall) {
-      console.error(`The tests need Debian packages: ${missing.join(' ')}. Install them with: sudo apt-get install -y ${missing.join(' ')}`);
-      process.exit(1);
-    }
-    console.log(`Installing Debian packages: ${missing.join(' ')}...`);
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
-  }
-}
-
-function executable(path) {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
+  ensureDebianPackages(tools, 'The tests');
 }
