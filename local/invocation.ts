@@ -2,10 +2,10 @@ import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import type { ByteSink } from './lambda-runtime';
 
 /**
- * What the local Function URL front end (url-server.ts) needs from whatever runs the function (the
- * in-process emulation of the runtime, url-server.ts, is one): the invocation's answer reported
- * through one sink, so that the HTTP response is made of it by one piece of code whichever runtime
- * ran the handler.
+ * What the local Function URL front end (url-server.ts) needs from whatever runs the function: the
+ * in-process emulation of the runtime (url-server.ts) or AWS's runtime client behind a Runtime API
+ * (runtime-pool.ts). Both report one invocation's answer through the same sink, so the HTTP
+ * response is made of it by one piece of code whichever ran the handler.
  */
 
 /** A function's failure as the runtime reports it: the Error-Type trailer and the Error-Body's fields. */

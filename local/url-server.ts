@@ -13,11 +13,12 @@ import { PreludeDecoder, RuntimeResponseStream, type DecodedHead, type Streaming
  * first byte leaves before the file has been read.
  *
  * What runs the function is an Invoke (invocation.ts): `startUrlServer` runs the handler in this
- * process through the runtime emulation (lambda-runtime.ts).
+ * process through the runtime emulation (lambda-runtime.ts); `LAMBDA_RUNTIME=ric` puts AWS's
+ * runtime client behind the same front end (runtime-pool.ts).
  *
- * One deliberate difference from Lambda: when the client goes away, Lambda lets the function run on
- * (runtime client issue #145); here the invocation is cancelled, so the handler's pipeline stops
- * and releases its file at once.
+ * When the client goes away, Lambda lets the function run on (runtime client issue #145), and so
+ * does the real runtime here (runtime-api.ts); the emulation stops the handler's pipeline at once,
+ * which releases its file.
  */
 
 export interface UrlFunction {
