@@ -78,6 +78,10 @@ export function localContext(functionName: string, timeoutSeconds: number, memor
   return {
     callbackWaitsForEmptyEventLoop: true,
     ...localIdentity(functionName, memoryMb),
+    // Present (undefined) in the runtime client's context too, unless the invoker sends them.
+    identity: undefined,
+    clientContext: undefined,
+    tenantId: undefined,
     awsRequestId: randomUUID(),
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     done: unsupported,

@@ -1,5 +1,6 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { finished } from 'node:stream/promises';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { functionError, type FunctionError, type Invoke, type InvocationSink } from './invocation';
 import { localContext, urlEventFromRequest } from './url-event';
@@ -101,29 +102,62 @@ export async function startFunctionUrl(options: FunctionUrlOptions, name: string
   };
 }
 
+/**
+ * What aws-lambda-ric 4.0.2 does when a handler destroys its response stream: its request to the
+ * Runtime API fails with an unhandled rejection and the process exits (test/ric/conformance.test.ts),
+ * which fails the invocation. A handler that wants to cut its answer throws instead.
+ */
+const HANDLER_DESTROYED: FunctionError = {
+  errorType: 'Runtime.ExitError',
+  errorMessage: 'the handler destroyed its response stream, which makes the runtime client exit',
+};
+
 /** Runs a streaming handler in this process, through the emulated runtime response stream. */
 export function emulatedInvoke(fn: UrlFunction, log: (message: string) => void): Invoke {
   return (event, sink) => {
-    const responseStream = new RuntimeResponseStream(sink);
+    // Whether the stream was destroyed on our side (client gone, timeout) rather than by the handler,
+    // and whether any byte had left: what the real runtime would have sent before it exited.
+    let ours = false;
+    let sent = false;
+    const responseStream = new RuntimeResponseStream({
+      write(chunk, contentType, done) {
+        sent ||= chunk.length > 0;
+        sink.write(chunk, contentType, (error) => {
+          if (error) ours = true;
+          done(error);
+        });
+      },
+      end: (contentType, done) => sink.end(contentType, done),
+      abort(error) {
+        if (!ours) {
+          log(`${fn.name}: ${HANDLER_DESTROYED.errorMessage} under LAMBDA_RUNTIME=ric and in Lambda; throw to cut an answer`);
+          if (!sent) return sink.fail(HANDLER_DESTROYED);
+        }
+        sink.abort(error);
+      },
+    });
+    const stop = (reason: string) => {
+      ours = true;
+      responseStream.destroy(new Error(reason));
+    };
     // Destroying the stream (client gone, timeout) emits 'error'; the handler may not be listening
     // yet (or any more), and an unheard 'error' would bring the whole server down.
     responseStream.on('error', () => undefined);
     const timer = setTimeout(() => {
       log(`${fn.name}: Task timed out after ${fn.timeoutSeconds} seconds`);
-      responseStream.destroy(new Error('timed out'));
+      stop('timed out');
     }, fn.timeoutSeconds * 1000);
-    void runHandler(fn, event, responseStream, sink, log).finally(() => clearTimeout(timer));
-    return { cancel: () => responseStream.destroy(new Error('client closed the connection')) };
+    void runHandler(fn, event, responseStream, sink).finally(() => clearTimeout(timer));
+    return { cancel: () => stop('client closed the connection') };
   };
 }
 
-async function runHandler(fn: UrlFunction, event: LambdaFunctionURLEvent, responseStream: RuntimeResponseStream, sink: InvocationSink, log: (message: string) => void) {
+async function runHandler(fn: UrlFunction, event: LambdaFunctionURLEvent, responseStream: RuntimeResponseStream, sink: InvocationSink) {
   try {
     await fn.handler(event, responseStream, localContext(fn.name, fn.timeoutSeconds, fn.memoryMb));
-    if (!responseStream.writableFinished && !responseStream.destroyed) {
-      log(`${fn.name}: Response stream is not finished`);
-      responseStream.destroy(new Error('response stream is not finished'));
-    }
+    // The runtime client waits for the response stream, not for the handler's promise: a handler
+    // may resolve before it has finished writing, and one that never ends the stream times out.
+    await finished(responseStream);
   } catch (error) {
     // A stream destroyed (by the handler, the client or the timeout) has already cut the response.
     if (!responseStream.destroyed) sink.fail(functionError(error));
