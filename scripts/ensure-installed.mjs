@@ -2,8 +2,10 @@
 // Runs before `npm start` and `npm test` so that each is one command on a fresh clone:
 // installs the npm packages from the lock file if they are missing or older than it, and with
 // --test-tools also the Debian packages the tests drive (Chromium, ffmpeg, curl, OpenStack Swift).
+// With LAMBDA_RUNTIME=ric, also local/ric (Node.js 22 and AWS's runtime client: ensure-ric.mjs).
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { ensureDebianPackages } from './lib/debian.mjs';
 
 const run = (command, args) => execFileSync(command, args, { stdio: 'inherit' });
@@ -13,6 +15,8 @@ if (!existsSync(marker) || statSync(marker).mtimeMs < statSync('package-lock.jso
   console.log('Installing npm packages (npm ci)...');
   run('npm', ['ci', '--no-audit', '--no-fund']);
 }
+
+if (process.env.LAMBDA_RUNTIME === 'ric') run(process.execPath, [join(import.meta.dirname, 'ensure-ric.mjs')]);
 
 if (process.argv.includes('--test-tools')) {
   const tools = {
