@@ -74,10 +74,9 @@ export class RuntimeApi {
     const server = createServer();
     const api = new RuntimeApi(server, events);
     server.on('request', (req, res) => api.#route(req, res));
-    // The runtime's connections are ours, on loopback. Node's idle and request timeouts would cut a
-    // /next connection left idle during a long invocation, or a response streamed for minutes (or
-    // one whose first write, which sends its headers, comes late); the pool enforces the deadline.
-    server.keepAliveTimeout = 0;
+    // The runtime's connections are ours, on loopback. Node's request timeouts would cut a response
+    // streamed for minutes, or one whose first write (which sends its headers) comes late; the pool
+    // enforces the deadline.
     server.requestTimeout = 0;
     server.headersTimeout = 0;
     await new Promise<void>((resolve, reject) => {
@@ -109,6 +108,8 @@ export class RuntimeApi {
     next
       .writeHead(200, {
         'Content-Type': 'application/json',
+        // As every answer here (see reply).
+        Connection: 'close',
         'Lambda-Runtime-Aws-Request-Id': request.requestId,
         'Lambda-Runtime-Deadline-Ms': String(request.deadlineMs),
         'Lambda-Runtime-Invoked-Function-Arn': request.functionArn,
@@ -219,8 +220,7 @@ export class RuntimeApi {
       const errorType = req.trailers[ERROR_TYPE];
       if (errorType === undefined) sink.end(contentType, () => undefined);
       else sink.fail({ errorType, errorMessage: errorBodyMessage(req.trailers[ERROR_BODY]) });
-      // One connection per response: an idle runtime then holds exactly one connection (its /next).
-      reply(res, 202, { status: 'OK' }, true);
+      reply(res, 202, { status: 'OK' });
     });
     req.on('close', () => {
       if (!req.complete) this.#cut(open);
@@ -236,13 +236,13 @@ export class RuntimeApi {
     }
     this.#settle(open);
     open.request.sink.fail(reportedError(report, req.headers[ERROR_TYPE]));
-    reply(res, 202, { status: 'OK' }, true);
+    reply(res, 202, { status: 'OK' });
   }
 
   async #onInitError(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const report = await readJson(req);
     this.#events.onInitError(reportedError(report, req.headers[ERROR_TYPE]));
-    reply(res, 202, { status: 'OK' }, true);
+    reply(res, 202, { status: 'OK' });
   }
 
   /** Cuts the response connection (the runtime is gone or timed out), and so the client's response. */
@@ -261,9 +261,14 @@ export class RuntimeApi {
   }
 }
 
-function reply(res: ServerResponse, status: number, body: unknown, close = false): void {
+/**
+ * Every answer closes its connection. aws-lambda-cpp keeps a curl handle per libuv thread, so with
+ * keep-alive a runtime process would hold up to four idle /next connections, as many as its threads
+ * that happened to ask; closed, an idle runtime holds exactly one: its waiting /next.
+ */
+function reply(res: ServerResponse, status: number, body: unknown): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { 'Content-Type': 'application/json', ...(close ? { Connection: 'close' } : {}) }).end(JSON.stringify(body));
+  res.writeHead(status, { 'Content-Type': 'application/json', Connection: 'close' }).end(JSON.stringify(body));
 }
 
 /** Reads and drops a request body we do not want, so that the answer can go out on a clean connection. */
