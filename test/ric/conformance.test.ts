@@ -50,6 +50,7 @@ const VARIANTS: readonly Variant[] = [
   { label: 'throws after the first write', handler: 'throwsAfterWrite', event: 'range.json' },
   { label: '`destroy()` after the first write', handler: 'destroysAfterWrite', event: 'range.json' },
   { label: '`destroy()` before any write', handler: 'destroysBeforeWrite', event: 'range.json' },
+  { label: "the real handler's writer, its body failing mid-way", handler: 'bodyFailsMidway', event: 'range.json' },
   { label: 'resolves first, writes and ends 100 ms later', handler: 'endsAfterReturning', event: 'range.json' },
   { label: `never ends its stream (${TIMEOUT_SECONDS} s timeout)`, handler: 'neverEnds', event: 'range.json' },
   { label: 'writes its context', handler: 'writesContext', event: 'range.json' },

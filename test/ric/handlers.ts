@@ -4,8 +4,9 @@
  * loaded from the same file by the emulation and by aws-lambda-ric, so both run the same code.
  * Each prelude asks for 206 and a header, so that a lost prelude shows.
  */
-import type { Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import type { Context } from 'aws-lambda';
+import { writeStreamingResponse } from '../../handlers/response-stream';
 
 export { handler as real } from '../../handlers/stream';
 
@@ -62,6 +63,17 @@ export const destroysAfterWrite = variant(async (stream) => {
 
 export const destroysBeforeWrite = variant((stream) => {
   prelude(stream).destroy();
+});
+
+/** The real handler's writer (handlers/response-stream.ts) with a body that fails mid-way, as storage can. */
+export const bodyFailsMidway = variant(async (stream) => {
+  const body = new Readable({
+    read() {
+      this.push('first bytes');
+      this.destroy(new Error('storage failed mid-body'));
+    },
+  });
+  await writeStreamingResponse(stream, { status: 200, headers: { 'content-type': 'video/mp4', 'content-length': '100' }, body });
 });
 
 /** Resolves first, writes after: the runtime waits for the stream, not for the promise. */
