@@ -199,7 +199,10 @@ export class RuntimeApi {
     if (String(req.headers['lambda-runtime-function-response-mode']).toLowerCase() !== 'streaming') {
       // offline-url serves RESPONSE_STREAM functions only, as the emulation refuses other handlers.
       this.#settle(open);
-      sink.fail({ errorType: 'Runtime.NotStreaming', errorMessage: 'the handler answered in buffered mode: wrap it in awslambda.streamifyResponse' });
+      sink.fail({
+        errorType: 'Runtime.NotStreaming',
+        errorMessage: 'the handler answered in buffered mode: wrap it in awslambda.streamifyResponse',
+      });
       reply(discard(req, res), 202, { status: 'OK' });
       return;
     }

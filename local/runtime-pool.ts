@@ -98,7 +98,8 @@ export class RuntimePool {
 
   /** Starts every runtime process and resolves once each waits for an event; rejects if one fails its init. */
   static async start(options: RuntimePoolOptions): Promise<RuntimePool> {
-    if (!Number.isInteger(options.size) || options.size < 1) throw new Error(`a runtime pool needs at least one process, not ${options.size}`);
+    if (!Number.isInteger(options.size) || options.size < 1)
+      throw new Error(`a runtime pool needs at least one process, not ${options.size}`);
     const pool = new RuntimePool(options);
     try {
       await Promise.all(pool.#slots.map(async (slot) => (await pool.#spawn(slot)).ready));
@@ -207,7 +208,10 @@ export class RuntimePool {
     child.once('error', (error) => {
       if (child.pid === undefined) ended(error.message);
     });
-    void ready.then(() => clearTimeout(initTimer), () => undefined);
+    void ready.then(
+      () => clearTimeout(initTimer),
+      () => undefined,
+    );
     return created;
   }
 
@@ -244,7 +248,9 @@ export class RuntimePool {
       if (this.#stopping) return;
       this.#spawn(slot).catch((error: unknown) => {
         // Not even a Runtime API could start (no port): as good as a failed init.
-        this.#options.log(`${this.#options.fn.name}: could not start a runtime process: ${error instanceof Error ? error.message : String(error)}`);
+        this.#options.log(
+          `${this.#options.fn.name}: could not start a runtime process: ${error instanceof Error ? error.message : String(error)}`,
+        );
         this.#restart(slot, true);
       });
     }, delayMs);
@@ -253,7 +259,9 @@ export class RuntimePool {
   #restart(slot: Slot, initFailed: boolean): void {
     if (initFailed) slot.failures += 1;
     if (slot.failures >= RESTART_LIMIT) {
-      this.#options.log(`${this.#options.fn.name}: ${slot.failures} runtime processes in a row failed their init; not starting more until the bundle changes`);
+      this.#options.log(
+        `${this.#options.fn.name}: ${slot.failures} runtime processes in a row failed their init; not starting more until the bundle changes`,
+      );
       this.#failQueueIfNothingRuns();
       return;
     }
@@ -273,7 +281,9 @@ export class RuntimePool {
 
   #dispatch(): void {
     while (this.#queue.length > 0) {
-      const worker = this.#slots.find(({ worker: w }) => w !== undefined && w.started && !w.exited && !w.stale && w.job === undefined && w.api.idle)?.worker;
+      const worker = this.#slots.find(
+        ({ worker: w }) => w !== undefined && w.started && !w.exited && !w.stale && w.job === undefined && w.api.idle,
+      )?.worker;
       const job = worker === undefined ? undefined : this.#queue.shift();
       if (worker === undefined || job === undefined) return;
       this.#run(worker, job);

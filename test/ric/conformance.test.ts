@@ -42,7 +42,7 @@ const VARIANTS: readonly Variant[] = [
   { label: 'the real handler: a missing file (404)', handler: 'real', event: 'missing-file.json' },
   { label: 'writes nothing, `end()`', handler: 'writesNothing', event: 'range.json' },
   { label: "ends with a chunk, `end('xyz')`", handler: 'endsWithChunk', event: 'range.json' },
-  { label: "an empty chunk, then `end()`", handler: 'emptyChunkThenEnd', event: 'range.json' },
+  { label: 'an empty chunk, then `end()`', handler: 'emptyChunkThenEnd', event: 'range.json' },
   { label: 'several chunks (1 B to 100 kB, NUL bytes inside)', handler: 'severalChunks', event: 'range.json' },
   { label: 'writes without `HttpResponseStream.from`', handler: 'withoutPrelude', event: 'range.json' },
   { label: 'throws before any `HttpResponseStream.from`', handler: 'throwsBeforeWrite', event: 'range.json' },
@@ -56,10 +56,7 @@ const VARIANTS: readonly Variant[] = [
   { label: 'writes its context', handler: 'writesContext', event: 'range.json' },
 ];
 
-/**
- * Where the two differ, and why. Each is asserted to be this difference and no other. `runtime`
- * and `client` say at which of the two places it shows.
- */
+/** Where the two differ, and why; each check asserts that difference and no other. */
 const DIFFERENCES: Readonly<Record<string, { readonly reason: string; readonly check: (emulated: Observed, real: Observed) => void }>> = {
   writesContext: {
     reason:
@@ -87,10 +84,17 @@ interface Observed {
   readonly exited?: boolean;
 }
 
-const events = new Map(VARIANTS.map((v) => [v.event, JSON.parse(readFileSync(join(EVENTS_DIR, v.event), 'utf8')) as LambdaFunctionURLEvent]));
+const events = new Map(
+  VARIANTS.map((v) => [v.event, JSON.parse(readFileSync(join(EVENTS_DIR, v.event), 'utf8')) as LambdaFunctionURLEvent]),
+);
 const eventOf = (variant: Variant) => events.get(variant.event) as LambdaFunctionURLEvent;
 const handlerNames = [...new Set(VARIANTS.map((v) => v.handler))];
-const env = { ...process.env, DOWNLOADS_DIR: join(PROJECT_ROOT, 'downloads'), ACCESS_LOG: 'off', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+const env = {
+  ...process.env,
+  DOWNLOADS_DIR: join(PROJECT_ROOT, 'downloads'),
+  ACCESS_LOG: 'off',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+};
 const fn = { name: 'conformance', timeoutSeconds: TIMEOUT_SECONDS, memoryMb: 128 };
 const logs: string[] = [];
 const log = (message: string) => logs.push(message);
@@ -112,7 +116,15 @@ beforeAll(async () => {
       if (!isStreamingHandler(handler)) throw new Error(`${name} is not a streaming handler`);
       const invoke = emulatedInvoke({ ...fn, handler }, log);
       emulated.set(name, { invoke, server: await startFunctionUrl({ port: 0, log }, fn.name, invoke) });
-      const pool = await RuntimePool.start({ size: 1, fn, taskRoot: bundle.taskRoot, handler: `handlers.${name}`, env, log, output: () => undefined });
+      const pool = await RuntimePool.start({
+        size: 1,
+        fn,
+        taskRoot: bundle.taskRoot,
+        handler: `handlers.${name}`,
+        env,
+        log,
+        output: () => undefined,
+      });
       real.set(name, { pool, server: await startFunctionUrl({ port: 0, log }, fn.name, pool.invoke) });
     }),
   );
@@ -137,7 +149,10 @@ describe('the emulation against aws-lambda-ric, handler by handler', () => {
     if (emulation === undefined || ric === undefined) throw new Error('not started');
     const pidsBefore = ric.pool.pids();
     const [fromEmulation, fromReal] = await Promise.all([
-      (async (): Promise<Observed> => ({ reached: await reach(emulation.invoke, event).reached, received: await receive(emulation.server.url, event) }))(),
+      (async (): Promise<Observed> => ({
+        reached: await reach(emulation.invoke, event).reached,
+        received: await receive(emulation.server.url, event),
+      }))(),
       (async (): Promise<Observed> => {
         const reached = await reach(ric.pool.invoke, event).reached;
         const received = await receive(ric.server.url, event);
@@ -162,7 +177,9 @@ describe('the emulation against aws-lambda-ric, handler by handler', () => {
     const exited = VARIANTS.filter((v) => v.handler.startsWith('destroys') || v.handler === 'neverEnds').map((v) => `| ${v.label} |`);
     expect(rows.filter((row) => row.includes('the process exited')).map((row) => row.slice(0, row.indexOf(' |') + 2))).toEqual(exited);
     // Twice each: once into the recording sink, once over HTTP.
-    expect(logs.filter((line) => line.includes('throw to cut an answer')).length).toBe(2 * VARIANTS.filter((v) => v.handler.startsWith('destroys')).length);
+    expect(logs.filter((line) => line.includes('throw to cut an answer')).length).toBe(
+      2 * VARIANTS.filter((v) => v.handler.startsWith('destroys')).length,
+    );
   });
 });
 
@@ -185,7 +202,8 @@ function receive(baseUrl: string, event: LambdaFunctionURLEvent): Promise<Receiv
     req.on('error', (error) => {
       clearTimeout(timer);
       // Cut before a status line: no response at all.
-      if ((error as NodeJS.ErrnoException).code === 'ECONNRESET') resolve({ status: 0, headers: {}, body: Buffer.alloc(0), complete: false });
+      if ((error as NodeJS.ErrnoException).code === 'ECONNRESET')
+        resolve({ status: 0, headers: {}, body: Buffer.alloc(0), complete: false });
       else reject(error);
     });
     req.end();
@@ -219,12 +237,17 @@ function comparable(observed: Reached | Received): unknown {
 }
 
 function isEqual(a: Observed, b: Observed): boolean {
-  return JSON.stringify([comparable(a.reached), comparable(a.received)]) === JSON.stringify([comparable(b.reached), comparable(b.received)]);
+  return (
+    JSON.stringify([comparable(a.reached), comparable(a.received)]) === JSON.stringify([comparable(b.reached), comparable(b.received)])
+  );
 }
 
 function contextOf(observed: Observed): { keys: string[] } & Record<string, unknown> {
   const text = observed.reached.bytes.toString('utf8');
-  return JSON.parse(text.slice(text.indexOf('\0'.repeat(DELIMITER_LENGTH)) + DELIMITER_LENGTH)) as { keys: string[] } & Record<string, unknown>;
+  return JSON.parse(text.slice(text.indexOf('\0'.repeat(DELIMITER_LENGTH)) + DELIMITER_LENGTH)) as { keys: string[] } & Record<
+    string,
+    unknown
+  >;
 }
 
 function describeObserved(observed: Observed): string {
@@ -243,7 +266,8 @@ function describeObserved(observed: Observed): string {
 function preview(bytes: Buffer): string {
   if (bytes.length === 0) return 'no bytes';
   const nul = bytes.indexOf(Buffer.alloc(DELIMITER_LENGTH));
-  const head = nul < 0 ? '' : `prelude(${(JSON.parse(bytes.subarray(0, nul).toString('utf8')) as { statusCode?: number }).statusCode ?? '?'}) + 8 NUL`;
+  const head =
+    nul < 0 ? '' : `prelude(${(JSON.parse(bytes.subarray(0, nul).toString('utf8')) as { statusCode?: number }).statusCode ?? '?'}) + 8 NUL`;
   const body = nul < 0 ? bytes : bytes.subarray(nul + DELIMITER_LENGTH);
   if (body.length === 0) return `${head}, no body`;
   const text = JSON.stringify(body.subarray(0, 24).toString('latin1')).slice(1, -1);

@@ -13,9 +13,11 @@ export { handler as real } from '../../handlers/stream';
 const PRELUDE = { statusCode: 206, headers: { 'content-type': 'text/plain', 'x-variant': 'yes' } };
 
 type Body = (stream: Writable, context: Context) => Promise<void> | void;
-const variant = (body: Body) => awslambda.streamifyResponse(async (_event: unknown, stream: Writable, context: Context) => body(stream, context));
+const variant = (body: Body) =>
+  awslambda.streamifyResponse(async (_event: unknown, stream: Writable, context: Context) => body(stream, context));
 const prelude = (stream: Writable) => awslambda.HttpResponseStream.from(stream, PRELUDE);
-const written = (stream: Writable, chunk: string | Uint8Array) => new Promise<void>((resolve, reject) => stream.write(chunk, (error) => (error ? reject(error) : resolve())));
+const written = (stream: Writable, chunk: string | Uint8Array) =>
+  new Promise<void>((resolve, reject) => stream.write(chunk, (error) => (error ? reject(error) : resolve())));
 
 export const writesNothing = variant((stream) => {
   prelude(stream).end();

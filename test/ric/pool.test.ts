@@ -70,7 +70,10 @@ describe('the runtime pool', () => {
     const pool = await start('exits');
     const [before] = pool.pids();
     const answer = await reach(pool.invoke, event).reached;
-    expect(answer).toMatchObject({ ending: 'fail', error: { errorType: 'Runtime.ExitError', errorMessage: 'Runtime exited with exit status 3' } });
+    expect(answer).toMatchObject({
+      ending: 'fail',
+      error: { errorType: 'Runtime.ExitError', errorMessage: 'Runtime exited with exit status 3' },
+    });
     expect(await until(() => pool.pids().length === 1 && pool.pids()[0] !== before, 10_000)).toBe(true);
     expect(logs.join('\n')).toContain('exited with exit status 3');
     // The replacement serves (and dies) like the first.
@@ -118,7 +121,9 @@ describe('the runtime pool', () => {
   });
 
   it('fails start() with the runtime client’s init error', async () => {
-    await expect(start('noSuchExport')).rejects.toThrow(/failed its init .*Runtime\.HandlerNotFound: pool-handlers\.noSuchExport is undefined or not exported/);
+    await expect(start('noSuchExport')).rejects.toThrow(
+      /failed its init .*Runtime\.HandlerNotFound: pool-handlers\.noSuchExport is undefined or not exported/,
+    );
   });
 
   it('stops restarting after repeated failed inits, answers at once, and comes back when recycled', async () => {
@@ -147,10 +152,14 @@ describe('the runtime pool', () => {
   });
 
   it('leaves no runtime process behind when the process that runs the pool is killed', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'test', 'ric', 'orphan-child.ts'), bundle.taskRoot, 'pool-handlers.whoAmI'], {
-      cwd: PROJECT_ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(PROJECT_ROOT, 'test', 'ric', 'orphan-child.ts'), bundle.taskRoot, 'pool-handlers.whoAmI'],
+      {
+        cwd: PROJECT_ROOT,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     try {
       const pids = await new Promise<number[]>((resolve, reject) => {
         child.stdout.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString()) as number[]));
