@@ -21,6 +21,17 @@ export default defineConfig({
         },
       },
       {
+        // AWS's runtime client (local/ric): the emulation checked against it, and the pool that runs it.
+        test: {
+          name: 'ric',
+          include: ['test/ric/**/*.test.ts'],
+          globalSetup: ['test/ric/setup.ts'],
+          pool: 'forks',
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
         // Real HTTP and real clients against `serverless offline`, started once for the run.
         test: {
           name: 'http',

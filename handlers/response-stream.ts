@@ -11,8 +11,8 @@ const NOTHING = new Uint8Array(0);
 
 /**
  * Writes an answer through Lambda response streaming: status and headers in the runtime's prelude,
- * then the body with backpressure. Resolves once the stream has finished; rejects (after the
- * response stream was destroyed, which cuts the client's response short) if the body failed.
+ * then the body with backpressure. Resolves once the stream has finished; rejects if the body
+ * failed, and the handler's rejection then cuts the client's response short (see pump).
  */
 export async function writeStreamingResponse(responseStream: Writable, response: StreamResponse, progress?: Progress): Promise<void> {
   const out = awslambda.HttpResponseStream.from(responseStream, {
@@ -41,25 +41,37 @@ export async function writeStreamingResponse(responseStream: Writable, response:
  * AbortController per call and aborts it when done, and the DOMException that abort() builds (with
  * its stack) was the largest single item in the CPU profile of small range requests (`npm run
  * bench`, "Performance" in the README). Resolves when `out` has finished; if either side fails or
- * closes early (the client went away), destroys both, so the storage read stops, and rejects.
+ * closes early, stops the storage read and rejects.
  */
 function pump(source: Readable, out: Writable): Promise<void> {
   return new Promise((resolve, reject) => {
     let settled = false;
-    const fail = (error: Error) => {
+    // The body failed: stop reading it and reject, leaving the response stream as it is. The runtime
+    // then ends the response with its error trailers, which cuts the client's response short.
+    // Destroying the stream instead makes the runtime client exit (aws-lambda-ric 4.0.2, so Lambda
+    // starts a new environment), before the bytes already written have left
+    // (test/ric/conformance.test.ts).
+    const bodyFailed = (error: Error) => {
+      if (settled) return;
+      settled = true;
+      source.unpipe(out);
+      source.destroy();
+      reject(error);
+    };
+    // The response stream failed or closed (locally: the client went away): stop reading the body.
+    const outFailed = (error: Error) => {
       if (settled) return;
       settled = true;
       source.destroy();
-      out.destroy(error);
       reject(error);
     };
-    source.once('error', fail);
-    out.once('error', fail);
+    source.once('error', bodyFailed);
+    out.once('error', outFailed);
     source.once('close', () => {
-      if (!source.readableEnded) fail(new Error('the body closed before its end'));
+      if (!source.readableEnded) bodyFailed(new Error('the body closed before its end'));
     });
     out.once('close', () => {
-      if (!out.writableFinished) fail(new Error('the response stream closed before the body was written'));
+      if (!out.writableFinished) outFailed(new Error('the response stream closed before the body was written'));
     });
     out.once('finish', () => {
       settled = true;

@@ -58,6 +58,18 @@ export function urlEventFromRequest(req: IncomingMessage, now = new Date()): Lam
   return event;
 }
 
+/** Who the function is, locally: what Lambda puts in the context (and the runtime's environment). */
+export function localIdentity(functionName: string, memoryMb: number) {
+  return {
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: String(memoryMb),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+  } as const;
+}
+
 export function localContext(functionName: string, timeoutSeconds: number, memoryMb: number): Context {
   const deadline = Date.now() + timeoutSeconds * 1000;
   const unsupported = () => {
@@ -65,13 +77,12 @@ export function localContext(functionName: string, timeoutSeconds: number, memor
   };
   return {
     callbackWaitsForEmptyEventLoop: true,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: String(memoryMb),
+    ...localIdentity(functionName, memoryMb),
+    // Present (undefined) in the runtime client's context too, unless the invoker sends them.
+    identity: undefined,
+    clientContext: undefined,
+    tenantId: undefined,
     awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     done: unsupported,
     fail: unsupported,

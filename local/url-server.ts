@@ -1,18 +1,25 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { finished } from 'node:stream/promises';
+import type { LambdaFunctionURLEvent } from 'aws-lambda';
+import { functionError, type FunctionError, type Invoke, type InvocationSink } from './invocation';
 import { localContext, urlEventFromRequest } from './url-event';
-import { PreludeDecoder, RuntimeResponseStream, type ByteSink, type DecodedHead, type StreamingHandler } from './lambda-runtime';
+import { PreludeDecoder, RuntimeResponseStream, type DecodedHead, type StreamingHandler } from './lambda-runtime';
 
 /**
  * A local stand-in for a Function URL with InvokeMode RESPONSE_STREAM: every request becomes a
- * Function URL event, the streaming handler writes into an emulated runtime response stream, and
- * the bytes it writes are decoded (prelude, then body) into the HTTP response as they arrive, with
- * backpressure from the client all the way to the handler's source. Memory stays flat whatever the
- * file size; the first byte leaves before the file has been read.
+ * Function URL event, the function's answer arrives as the runtime's byte stream (prelude, then
+ * body), and that stream is decoded into the HTTP response as it arrives, with backpressure from
+ * the client all the way to the handler's source. Memory stays flat whatever the file size; the
+ * first byte leaves before the file has been read.
  *
- * One deliberate difference from Lambda: when the client goes away, Lambda lets the function run on
- * (runtime client issue #145); here the response stream is destroyed, so the handler's pipeline
- * stops and releases its file at once.
+ * What runs the function is an Invoke (invocation.ts): `startUrlServer` runs the handler in this
+ * process through the runtime emulation (lambda-runtime.ts); `LAMBDA_RUNTIME=ric` puts AWS's
+ * runtime client behind the same front end (runtime-pool.ts).
+ *
+ * When the client goes away, Lambda lets the function run on (runtime client issue #145), and so
+ * does the real runtime here (runtime-api.ts); the emulation stops the handler's pipeline at once,
+ * which releases its file.
  */
 
 export interface UrlFunction {
@@ -22,10 +29,9 @@ export interface UrlFunction {
   readonly memoryMb: number;
 }
 
-export interface UrlServerOptions {
+export interface FunctionUrlOptions {
   readonly port: number;
   readonly host?: string;
-  readonly fn: UrlFunction;
   /**
    * Reported of real Function URLs: Content-Length from the prelude reaches the client as
    * x-amzn-remapped-content-length and the body is chunked. On, to prove nothing depends on it.
@@ -34,16 +40,34 @@ export interface UrlServerOptions {
   readonly log?: (message: string) => void;
 }
 
+export interface UrlServerOptions extends FunctionUrlOptions {
+  readonly fn: UrlFunction;
+}
+
 export interface RunningUrlServer {
   readonly server: Server;
   readonly url: string;
   close(): Promise<void>;
 }
 
-export async function startUrlServer(options: UrlServerOptions): Promise<RunningUrlServer> {
-  const log = options.log ?? ((message: string) => console.error(message));
+const defaultLog = (message: string) => console.error(message);
+
+/** The front end with the handler run in this process by the runtime emulation. */
+export function startUrlServer(options: UrlServerOptions): Promise<RunningUrlServer> {
+  const log = options.log ?? defaultLog;
+  return startFunctionUrl({ ...options, log }, options.fn.name, emulatedInvoke(options.fn, log));
+}
+
+/** The Function URL front end for one function, whatever runs it. */
+export async function startFunctionUrl(options: FunctionUrlOptions, name: string, invoke: Invoke): Promise<RunningUrlServer> {
+  const log = options.log ?? defaultLog;
+  const remap = options.remapContentLength === true;
+  const onError = (error: FunctionError) => log(`${name}: invocation failed: ${error.errorType}: ${error.errorMessage}`);
   const server = createServer((req, res) => {
-    void invoke(options, req, res, log);
+    const invocation = invoke(urlEventFromRequest(req), responseSink(res, remap, onError));
+    res.on('close', () => {
+      if (!res.writableFinished) invocation.cancel();
+    });
   });
   // Requests Node's parser refuses (raw spaces or control characters in the target, headers over
   // 16 KB) never reach the function; answer them in the endpoint's JSON shape all the same.
@@ -78,40 +102,79 @@ export async function startUrlServer(options: UrlServerOptions): Promise<Running
   };
 }
 
-async function invoke(options: UrlServerOptions, req: IncomingMessage, res: ServerResponse, log: (m: string) => void) {
-  const { fn } = options;
-  const responseStream = new RuntimeResponseStream(responseSink(res, options.remapContentLength === true));
-  // Destroying the stream (client gone, timeout) emits 'error'; the handler may not be listening
-  // yet (or any more), and an unheard 'error' would bring the whole server down.
-  responseStream.on('error', () => undefined);
-  res.on('close', () => {
-    if (!res.writableFinished) responseStream.destroy(new Error('client closed the connection'));
-  });
-  const timer = setTimeout(() => {
-    log(`${fn.name}: Task timed out after ${fn.timeoutSeconds} seconds`);
-    responseStream.destroy(new Error('timed out'));
-  }, fn.timeoutSeconds * 1000);
+/**
+ * What aws-lambda-ric 4.0.2 does when a handler destroys its response stream: its request to the
+ * Runtime API fails with an unhandled rejection and the process exits (test/ric/conformance.test.ts),
+ * which fails the invocation. A handler that wants to cut its answer throws instead.
+ */
+const HANDLER_DESTROYED: FunctionError = {
+  errorType: 'Runtime.ExitError',
+  errorMessage: 'the handler destroyed its response stream, which makes the runtime client exit',
+};
+
+/** Runs a streaming handler in this process, through the emulated runtime response stream. */
+export function emulatedInvoke(fn: UrlFunction, log: (message: string) => void): Invoke {
+  return (event, sink) => {
+    // Whether the stream was destroyed on our side (client gone, timeout) rather than by the handler,
+    // and whether any byte had left: what the real runtime would have sent before it exited.
+    let ours = false;
+    let sent = false;
+    const responseStream = new RuntimeResponseStream({
+      write(chunk, contentType, done) {
+        sent ||= chunk.length > 0;
+        sink.write(chunk, contentType, (error) => {
+          if (error) ours = true;
+          done(error);
+        });
+      },
+      end: (contentType, done) => sink.end(contentType, done),
+      abort(error) {
+        if (!ours) {
+          log(`${fn.name}: ${HANDLER_DESTROYED.errorMessage} under LAMBDA_RUNTIME=ric and in Lambda; throw to cut an answer`);
+          if (!sent) return sink.fail(HANDLER_DESTROYED);
+        }
+        sink.abort(error);
+      },
+    });
+    const stop = (reason: string) => {
+      ours = true;
+      responseStream.destroy(new Error(reason));
+    };
+    // Destroying the stream (client gone, timeout) emits 'error'; the handler may not be listening
+    // yet (or any more), and an unheard 'error' would bring the whole server down.
+    responseStream.on('error', () => undefined);
+    const timer = setTimeout(() => {
+      log(`${fn.name}: Task timed out after ${fn.timeoutSeconds} seconds`);
+      stop('timed out');
+    }, fn.timeoutSeconds * 1000);
+    void runHandler(fn, event, responseStream, sink).finally(() => clearTimeout(timer));
+    return { cancel: () => stop('client closed the connection') };
+  };
+}
+
+async function runHandler(fn: UrlFunction, event: LambdaFunctionURLEvent, responseStream: RuntimeResponseStream, sink: InvocationSink) {
   try {
-    await fn.handler(urlEventFromRequest(req), responseStream, localContext(fn.name, fn.timeoutSeconds, fn.memoryMb));
-    if (!responseStream.writableFinished && !responseStream.destroyed) {
-      log(`${fn.name}: Response stream is not finished`);
-      responseStream.destroy(new Error('response stream is not finished'));
-    }
+    await fn.handler(event, responseStream, localContext(fn.name, fn.timeoutSeconds, fn.memoryMb));
+    // The runtime client waits for the response stream, not for the handler's promise: a handler
+    // may resolve before it has finished writing, and one that never ends the stream times out.
+    await finished(responseStream);
   } catch (error) {
-    if (!res.destroyed) log(`${fn.name}: invocation failed: ${error instanceof Error ? error.message : String(error)}`);
-    if (!res.headersSent && !res.destroyed) {
-      // What a Function URL answers when the function fails before streaming anything.
-      res.writeHead(502, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Internal Server Error' }));
-    } else {
-      res.destroy();
-    }
-  } finally {
-    clearTimeout(timer);
+    // A stream destroyed (by the handler, the client or the timeout) has already cut the response.
+    if (!responseStream.destroyed) sink.fail(functionError(error));
   }
 }
 
-function responseSink(res: ServerResponse, remapContentLength: boolean): ByteSink {
+/**
+ * The HTTP response made of one invocation's runtime byte stream: the prelude becomes the status
+ * line and headers, the rest the body, written with backpressure (done waits for 'drain'). A
+ * failure before anything was sent is a 502, as a Function URL answers; after, the response is cut,
+ * so a client never takes a partial body for a complete one.
+ */
+export function responseSink(res: ServerResponse, remapContentLength: boolean, onError: (error: FunctionError) => void): InvocationSink {
   const decoder = new PreludeDecoder();
+  // One of end, fail or abort settles the response; a second (an abort after a 502 was written)
+  // must not cut what the first sent.
+  let settled = false;
   const writeHead = (head: DecodedHead) => {
     const headers: Record<string, string | string[]> = { ...head.headers };
     if (remapContentLength && headers['content-length'] !== undefined) {
@@ -150,13 +213,29 @@ function responseSink(res: ServerResponse, remapContentLength: boolean): ByteSin
       res.on('close', onClose);
     },
     end(contentType, done) {
-      const head = decoder.finish(contentType);
-      if (head) writeHead(head);
-      res.end();
+      // With the client gone (the invocation ran on), there is nothing left to send.
+      if (!settled && !res.destroyed) {
+        const head = decoder.finish(contentType);
+        if (head) writeHead(head);
+        res.end();
+      }
+      settled = true;
       done();
     },
+    fail(error) {
+      if (settled) return;
+      settled = true;
+      onError(error);
+      if (res.destroyed) return;
+      if (!res.headersSent) {
+        res.writeHead(502, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Internal Server Error' }));
+      } else {
+        res.destroy();
+      }
+    },
     abort() {
-      // Cut the response: a client must never take a partial body for a complete one.
+      if (settled) return;
+      settled = true;
       res.destroy();
     },
   };

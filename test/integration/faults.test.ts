@@ -7,6 +7,7 @@ import { SAMPLE_NAME } from '../support/paths';
 import { request } from '../support/client';
 import { injectFault, resetS3Requests, s3Requests, settledS3Connections } from '../support/backends';
 import { openFds, socketCount } from '../support/fds';
+import { servingPids } from '../support/processes';
 import type { Fault } from '../support/s3-proxy';
 
 /**
@@ -37,8 +38,8 @@ afterEach(async () => {
   const connections = await settledS3Connections(backend);
   expect(connections.inFlight).toBe(0);
   expect(connections.open).toBeLessThanOrEqual(50);
-  expect(socketCount(backend.pid)).toBeLessThanOrEqual(60);
-  expect(openFds(backend.pid).filter((fd) => fd.startsWith(backend.downloads))).toEqual([]);
+  expect(socketCount(servingPids(backend))).toBeLessThanOrEqual(60);
+  expect(openFds(servingPids(backend)).filter((fd) => fd.startsWith(backend.downloads))).toEqual([]);
   const next = await request(at(SAMPLE_NAME), { headers: { range: 'bytes=0-99' } });
   expect(next.status).toBe(206);
   expect(next.body.equals(sample.subarray(0, 100))).toBe(true);

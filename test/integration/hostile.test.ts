@@ -7,6 +7,7 @@ import { SAMPLE_NAME } from '../support/paths';
 import { rawRequest, request } from '../support/client';
 import { resetS3Requests, s3Connections, s3Requests, storageWriter, type BackendContext } from '../support/backends';
 import { headerCases, PATH_PAYLOADS } from '../support/hostile-corpus';
+import { handlerPids, readChars } from '../support/processes';
 import { DEFAULT_MAX_RANGE_BYTES } from '../../core/plan';
 import { MEDIA_REQUEST } from '../support/user-agents';
 
@@ -29,7 +30,7 @@ describe('hostile input, as a corpus', () => {
 });
 
 describe.each(inject('backends'))('hostile input against the $kind backend', (backend: BackendContext) => {
-  const { url, pid, downloads } = backend;
+  const { url, downloads } = backend;
 
   beforeAll(async () => {
     if (backend.kind === 'local') {
@@ -70,7 +71,7 @@ describe.each(inject('backends'))('hostile input against the $kind backend', (ba
   it.each(cases)('$label: $status, at a cost of at most the file once', async (c) => {
     const etag = (await request(`${url}/api/stream/${BIG_NAME}`, { method: 'HEAD' })).headers.etag ?? '';
     const lines = c.headers.map(([name, value]) => `${name}: ${value.replace(/etag/g, String(etag))}\r\n`).join('');
-    const readBefore = readChar(pid);
+    const readBefore = readChars(handlerPids(backend));
     await resetS3Requests(backend);
     const bytesBefore = backend.kind === 's3' ? (await s3Connections(backend)).bytesOut : 0;
     const raw = await rawRequest(url, `/api/stream/${BIG_NAME}`, lines, c.method);
@@ -80,7 +81,7 @@ describe.each(inject('backends'))('hostile input against the $kind backend', (ba
     if (res.status >= 400) expect(JSON.parse(res.body)).toEqual({ detail: expect.any(String) });
     // What the server read to answer: never more than the file once (plus request and framing).
     if (backend.kind === 'local') {
-      expect(readChar(pid) - readBefore).toBeLessThanOrEqual(BIG_SIZE + 256 * 1024);
+      expect(readChars(handlerPids(backend)) - readBefore).toBeLessThanOrEqual(BIG_SIZE + 256 * 1024);
     } else {
       const seen = await s3Requests(backend);
       expect(seen.length).toBeLessThanOrEqual(17);
@@ -113,7 +114,3 @@ describe.each(inject('backends'))('hostile input against the $kind backend', (ba
     expect(res.body.equals(readFileSync(join(downloads, SAMPLE_NAME)).subarray(100, 200))).toBe(true);
   });
 });
-
-function readChar(processId: number): number {
-  return Number(/rchar: (\d+)/.exec(readFileSync(`/proc/${processId}/io`, 'utf8'))?.[1] ?? NaN);
-}

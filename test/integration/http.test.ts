@@ -10,13 +10,15 @@ import { SAMPLE_NAME } from '../support/paths';
 import { request } from '../support/client';
 import { parseMultipart } from '../support/http';
 import { fdsUnder, socketCount } from '../support/fds';
+import { readChars, rssBytes, servingPids } from '../support/processes';
 import { s3Connections, storageWriter, type BackendContext } from '../support/backends';
 import { DEFAULT_MAX_RANGE_BYTES } from '../../core/plan';
 import { MEDIA_REQUEST } from '../support/user-agents';
 
 /** One suite, run against every backend, so that local disk and S3 cannot drift apart. */
 describe.each(inject('backends'))('over HTTP with the $kind backend', (backend: BackendContext) => {
-  const { url, pid, downloads } = backend;
+  const { url, downloads } = backend;
+  const serving = () => servingPids(backend);
   const at = (name: string) => `${url}/api/stream/${encodeURIComponent(name)}`;
   const writer = storageWriter(backend);
   let big: Buffer;
@@ -168,8 +170,8 @@ describe.each(inject('backends'))('over HTTP with the $kind backend', (backend: 
       } else {
         await writer.put(name, Buffer.alloc(size, 3));
       }
-      const readBefore = readIo(pid).rchar;
-      const rssBefore = rssOf(pid);
+      const readBefore = readChars(serving());
+      const rssBefore = rssBytes(serving());
       await new Promise<void>((resolve, reject) => {
         const req = httpRequest(at(name), { agent: false }, (res) => {
           res.once('data', () => {
@@ -177,9 +179,9 @@ describe.each(inject('backends'))('over HTTP with the $kind backend', (backend: 
             // Long enough for a server without backpressure to have read much of the file.
             setTimeout(() => {
               try {
-                // Bytes the serving process read (file or socket) while the client held back.
-                expect(readIo(pid).rchar - readBefore).toBeLessThan(48 * 1024 * 1024);
-                expect(rssOf(pid) - rssBefore).toBeLessThan(48 * 1024 * 1024);
+                // Bytes the serving processes read (file or socket) while the client held back.
+                expect(readChars(serving()) - readBefore).toBeLessThan(48 * 1024 * 1024);
+                expect(rssBytes(serving()) - rssBefore).toBeLessThan(48 * 1024 * 1024);
                 resolve();
               } catch (error) {
                 reject(error as Error);
@@ -198,8 +200,8 @@ describe.each(inject('backends'))('over HTTP with the $kind backend', (backend: 
     it('100 clients that go away mid-stream leave no file descriptors or storage requests behind', async () => {
       await request(at(SAMPLE_NAME), { method: 'HEAD' });
       await sleep(200);
-      const filesBefore = fdsUnder(downloads, pid).length;
-      const socketsBefore = socketCount(pid);
+      const filesBefore = fdsUnder(downloads, serving()).length;
+      const socketsBefore = socketCount(serving());
       const abortOne = (i: number) =>
         new Promise<void>((resolve) => {
           const req = httpRequest(at(BIG_NAME), { agent: false, headers: i % 2 === 0 ? {} : { range: `bytes=${i * 1000}-` } }, (res) => {
@@ -212,15 +214,15 @@ describe.each(inject('backends'))('over HTTP with the $kind backend', (backend: 
       for (let batch = 0; batch < 10; batch += 1) await Promise.all(Array.from({ length: 10 }, (_, i) => abortOne(batch * 10 + i)));
 
       const settled = async () => {
-        if (fdsUnder(downloads, pid).length > filesBefore) return false;
-        if (backend.kind === 'local') return socketCount(pid) <= socketsBefore;
+        if (fdsUnder(downloads, serving()).length > filesBefore) return false;
+        if (backend.kind === 'local') return socketCount(serving()) <= socketsBefore;
         return (await s3Connections(backend)).inFlight === 0;
       };
       const deadline = Date.now() + 5000;
       while (Date.now() < deadline && !(await settled())) await sleep(100);
-      expect(fdsUnder(downloads, pid).length).toBe(filesBefore);
+      expect(fdsUnder(downloads, serving()).length).toBe(filesBefore);
       if (backend.kind === 'local') {
-        expect(socketCount(pid)).toBeLessThanOrEqual(socketsBefore);
+        expect(socketCount(serving())).toBeLessThanOrEqual(socketsBefore);
       } else {
         // Every S3 body was read to the end or destroyed; idle keep-alive sockets stay pooled.
         const connections = await s3Connections(backend);
@@ -233,13 +235,3 @@ describe.each(inject('backends'))('over HTTP with the $kind backend', (backend: 
     });
   });
 });
-
-function readIo(processId: number): { rchar: number } {
-  const text = readFileSync(`/proc/${processId}/io`, 'utf8');
-  return { rchar: Number(/rchar: (\d+)/.exec(text)?.[1] ?? NaN) };
-}
-
-function rssOf(processId: number): number {
-  const text = readFileSync(`/proc/${processId}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(text)?.[1] ?? NaN) * 1024;
-}

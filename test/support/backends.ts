@@ -7,7 +7,10 @@ import type { Fault, SeenRequest } from './s3-proxy';
 /** One running `serverless offline` and the storage behind it, as the global setup provides it. */
 export interface BackendContext {
   readonly kind: 'local' | 's3';
+  /** What runs the handler: the in-process emulation, or aws-lambda-ric processes (LAMBDA_RUNTIME=ric). */
+  readonly runtime: 'emulation' | 'ric';
   readonly url: string;
+  /** The server process (`serverless offline`); test/support/processes.ts finds its runtime processes. */
   readonly pid: number;
   /** The fixtures as files (the local backend serves this folder; S3 holds copies under the prefix). */
   readonly downloads: string;

@@ -36,9 +36,13 @@ export const FAULT_TIMEOUTS = { S3_CONNECT_TIMEOUT_MS: '1000', S3_REQUEST_TIMEOU
 
 /**
  * Once per run: the fixtures, a real S3 server (Swift) holding copies of them behind counting
- * proxies, and `serverless offline` (what `npm start` runs) once per backend and profile.
+ * proxies, and `serverless offline` (what `npm start` runs) once per backend and profile, with the
+ * runtime LAMBDA_RUNTIME names.
  */
 export default async function setup(project: TestProject) {
+  // LAMBDA_RUNTIME=ric (npm test sets it for one of its runs) reaches the servers with the rest of
+  // the environment: they then run the handler in aws-lambda-ric processes under Node.js 22.
+  const runtime = process.env.LAMBDA_RUNTIME === 'ric' ? 'ric' : 'emulation';
   const stops: Array<() => Promise<unknown>> = [];
   const teardown = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
@@ -84,7 +88,7 @@ export default async function setup(project: TestProject) {
       const quiet = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
       const server = await startOffline(downloads, { ...quiet, ...(kind === 's3' ? s3Env : {}), ...env }, { logFile });
       stops.push(() => server.stop());
-      return { kind, url: server.url, pid: server.pid, downloads, logFile, ...(kind === 's3' ? { s3: { ...s3, proxyAdmin: via.adminUrl } } : {}) };
+      return { kind, runtime, url: server.url, pid: server.pid, downloads, logFile, ...(kind === 's3' ? { s3: { ...s3, proxyAdmin: via.adminUrl } } : {}) };
     };
 
     // Each server builds into a folder of its own, so they can start side by side.

@@ -25,7 +25,9 @@ export async function startOffline(
   env: Record<string, string> = {},
   options: { timeoutMs?: number; logFile?: string } = {},
 ): Promise<OfflineServer> {
-  const timeoutMs = options.timeoutMs ?? 60_000;
+  // Seven servers build and start at once in the http project, on two cores that other work may
+  // share; under LAMBDA_RUNTIME=ric each also starts its runtime processes.
+  const timeoutMs = options.timeoutMs ?? 120_000;
   // A build folder of its own: servers started one after the other must not rebuild (and so
   // reload) each other's bundles.
   const workFolder = `.esbuild-test-${process.pid}-${(instances += 1)}`;
@@ -36,11 +38,15 @@ export async function startOffline(
   });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serverless offline did not start in ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      // Not left running: nothing would stop it (its runtime processes, if any, exit with it).
+      child.kill('SIGKILL');
+      reject(new Error(`serverless offline did not start in ${timeoutMs} ms:\n${output}`));
+    }, timeoutMs);
     // Stays attached after the ready line: `output` and the log file keep everything printed.
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (options.logFile !== undefined) appendFileSync(options.logFile, chunk);
+      if (options.logFile !== undefined) appendLog(options.logFile, chunk);
       const match = READY.exec(output);
       if (match?.[1]) {
         clearTimeout(timer);
@@ -73,4 +79,13 @@ export async function startOffline(
       await rm(join(PROJECT_ROOT, workFolder), { recursive: true, force: true });
     },
   };
+}
+
+/** After a failed start the setup removes the log folder while the server may still print. */
+function appendLog(file: string, chunk: Buffer): void {
+  try {
+    appendFileSync(file, chunk);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
 }
