@@ -5,7 +5,12 @@ import type { Headers } from './plan';
  * none. Off unless CORS_ORIGINS lists origins or is "*"; no credentials are ever allowed, so "*"
  * exposes nothing a plain <video> on any page could not already load.
  */
-export type CorsPolicy = { readonly kind: 'off' } | { readonly kind: 'any' } | { readonly kind: 'list'; readonly origins: ReadonlySet<string> };
+/** What a list policy needs of its origins: a Set here, a plain lookup at the edge, which has no Set. */
+export interface OriginList {
+  has(origin: string): boolean;
+}
+
+export type CorsPolicy = { readonly kind: 'off' } | { readonly kind: 'any' } | { readonly kind: 'list'; readonly origins: OriginList };
 
 export const CORS_OFF: CorsPolicy = { kind: 'off' };
 const EXPOSED = 'Content-Range, Accept-Ranges, Content-Length, Content-Disposition, ETag';

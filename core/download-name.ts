@@ -14,14 +14,28 @@ export function downloadFilename(storedName: string): string {
 
 /**
  * `Content-Disposition: attachment` with RFC 6266 / RFC 5987 `filename*=UTF-8''…` for the real
- * name, and an ASCII `filename=` for old clients: accents dropped ("Ñandú" → "Nandu"), anything
- * else outside printable ASCII, and the quote and backslash, replaced by "_".
+ * name, and an ASCII `filename=` for old clients (see asciiFallback).
  */
 export function attachmentDisposition(storedName: string): string {
+  return attachmentDispositionWith(asciiFallback, storedName);
+}
+
+/**
+ * The same with another way to make the ASCII fallback: the edge runtime has no
+ * String.prototype.normalize, and brings a table of the folds it can do (edge/).
+ */
+export function attachmentDispositionWith(fallbackOf: (filename: string) => string, storedName: string): string {
   const filename = downloadFilename(storedName);
-  const fallback = filename
+  return create(filename, { type: 'attachment', fallback: fallbackOf(filename) });
+}
+
+/**
+ * Accents dropped ("Ñandú" → "Nandu"), anything else outside printable ASCII, and the quote and
+ * backslash, replaced by "_" (one per UTF-16 unit).
+ */
+export function asciiFallback(filename: string): string {
+  return filename
     .normalize('NFKD')
     .replace(/\p{M}/gu, '')
     .replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return create(filename, { type: 'attachment', fallback });
 }
