@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { finished, type Readable } from 'node:stream';
 import { StorageUnavailableError, type OpenResult, type ReadIntent, type Storage, type StoredObject } from '../storage/types';
 import { multipartBody, readWindow } from './body';
+import { cdnCacheControl, FROM_FUNCTION_HEADER, restoreDirect, type CdnSettings } from './cdn';
 import { contentTypeFor } from './content-type';
 import { CORS_METHODS, CORS_OFF, corsHeaders, preflightHeaders, type CorsPolicy } from './cors';
 import { checkSignature } from './signing';
@@ -60,6 +61,11 @@ export interface ServeOptions extends PlanOptions {
   readonly now: () => number;
   /** Where faults are reported; the client only ever sees a generic detail. */
   readonly logError: (message: string, error: unknown) => void;
+  /**
+   * CDN_MODE: behind CloudFront (core/cdn.ts). Requests the edge sent directly get their fields
+   * back, and every answer gets the Cache-Control both origins share and a mark of its origin.
+   */
+  readonly cdn: CdnSettings | undefined;
 }
 
 export const DEFAULT_SERVE_OPTIONS: ServeOptions = {
@@ -73,6 +79,7 @@ export const DEFAULT_SERVE_OPTIONS: ServeOptions = {
   now: () => Date.now(),
   boundary: () => randomBytes(12).toString('hex'),
   logError: (message, error) => console.error(message, error),
+  cdn: undefined,
 };
 
 const NO_CONDITIONS: ReadIntent['conditions'] = {};
@@ -85,6 +92,14 @@ export async function serveStream(
   storage: Storage,
   options: ServeOptions = DEFAULT_SERVE_OPTIONS,
 ): Promise<StreamResponse> {
+  if (options.cdn === undefined) return serveDirectly(request, storage, options);
+  const restored = restoreDirect(request);
+  const response = await serveDirectly(restored.request, storage, options);
+  const cacheControl = cdnCacheControl(response.status, restored.direct, options.cdn);
+  return { ...response, headers: { ...response.headers, 'cache-control': cacheControl, [FROM_FUNCTION_HEADER]: 'fn' } };
+}
+
+async function serveDirectly(request: StreamRequest, storage: Storage, options: ServeOptions): Promise<StreamResponse> {
   const answered = await answer(request, storage, options);
   // HEAD gets the headers GET would get, refusals included, and never a body (RFC 9110 §9.3.2).
   const response = request.method.toUpperCase() === 'HEAD' && Buffer.isBuffer(answered.body) ? { ...answered, body: undefined } : answered;
