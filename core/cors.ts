@@ -38,6 +38,14 @@ export function corsHeaders(policy: CorsPolicy, origin: string | undefined): Hea
   return { ...vary, 'access-control-allow-origin': origin, 'access-control-expose-headers': EXPOSED };
 }
 
+/** `headers` with the CORS ones for `origin` added; both may name request headers the answer depends on, so caches get the union of Vary. */
+export function withCors(headers: Headers, policy: CorsPolicy, origin: string | undefined): Headers {
+  const cors = corsHeaders(policy, origin);
+  if (Object.keys(cors).length === 0) return headers;
+  const vary = [headers.vary, cors.vary].filter((v) => v !== undefined).join(', ');
+  return { ...headers, ...cors, ...(vary === '' ? {} : { vary }) };
+}
+
 /** The answer to a preflight: 204, with permission only for an allowed origin. */
 export function preflightHeaders(policy: CorsPolicy, origin: string | undefined): Headers {
   const headers = corsHeaders(policy, origin);
