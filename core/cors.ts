@@ -21,11 +21,16 @@ export function corsPolicyOf(setting: string | undefined): CorsPolicy {
   const value = (setting ?? '').trim();
   if (value === '') return CORS_OFF;
   if (value === '*') return { kind: 'any' };
+  return { kind: 'list', origins: new Set(corsOriginList(value)) };
+}
+
+/** The origins of a CORS_ORIGINS list, validated (the edge bakes them as a list: it has no Set). */
+export function corsOriginList(value: string): string[] {
   const origins = value.split(',').map((origin) => origin.trim().replace(/\/$/, '')).filter((origin) => origin !== '');
   for (const origin of origins) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) throw new Error(`CORS_ORIGINS: ${JSON.stringify(origin)} is not an origin like https://player.example.com`);
   }
-  return { kind: 'list', origins: new Set(origins) };
+  return origins;
 }
 
 /** The headers every answer to `origin` carries (errors included, so a player can read them). */
@@ -50,7 +55,9 @@ export function withCors(headers: Headers, policy: CorsPolicy, origin: string | 
 export function preflightHeaders(policy: CorsPolicy, origin: string | undefined): Headers {
   const headers = corsHeaders(policy, origin);
   if (headers['access-control-allow-origin'] === undefined) return headers;
-  const { 'access-control-expose-headers': _exposed, ...allowed } = headers;
+  // A copy less one field, without object rest (the edge's ES5 lowering would need a helper for it).
+  const allowed = { ...headers };
+  delete allowed['access-control-expose-headers'];
   return {
     ...allowed,
     'access-control-allow-methods': CORS_METHODS,

@@ -1,5 +1,5 @@
 import { parseIfRange, parsePreconditions, type IfRange, type Preconditions } from './preconditions';
-import { queryValues } from './query';
+import { isDownload } from './query';
 import { parseRangeHeader, type ParsedRange } from './range';
 import type { HeaderBag } from './request';
 import { clientKindOf, decideWindow, type ClientKind, type WindowDecision, type WindowPolicy } from './window-policy';
@@ -41,11 +41,4 @@ export function parseRequest(method: 'GET' | 'HEAD', headers: HeaderBag, rawQuer
     download,
     window: decideWindow(windows.policy, client, download, windows.maxRangeBytes),
   };
-}
-
-/** `?download=1` or `true` (the first `download` parameter, as URLSearchParams.get reads it). */
-export function isDownload(rawQuery: string): boolean {
-  if (rawQuery === '') return false;
-  const [value] = queryValues(rawQuery)('download');
-  return value === '1' || value === 'true';
 }

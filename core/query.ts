@@ -19,6 +19,13 @@ export function queryValues(rawQuery: string): QueryValues {
   return (name) => pairs.filter(([key]) => key === name).map(([, value]) => value);
 }
 
+/** `?download=1` or `true` (the first `download` parameter, as URLSearchParams.get reads it). */
+export function isDownload(rawQuery: string): boolean {
+  if (rawQuery === '') return false;
+  const [value] = queryValues(rawQuery)('download');
+  return value === '1' || value === 'true';
+}
+
 const HEX = /^[0-9A-Fa-f]{2}$/;
 
 function decodeComponent(text: string): string {
