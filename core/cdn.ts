@@ -19,7 +19,7 @@ import type { StreamRequest } from './request';
 export const DIRECT_HEADER = 'x-stream-direct';
 export const DIRECT_FIELDS = ['range', 'if-match', 'if-unmodified-since', 'if-range', 'if-none-match', 'if-modified-since'] as const;
 
-/** On every answer of the function in CDN mode: the viewer-response function leaves such answers' own headers alone. */
+/** On the function's answers below 400 in CDN mode: the viewer-response function leaves their own headers alone, and removes it. */
 export const FROM_FUNCTION_HEADER = 'x-stream-origin';
 
 export interface CdnSettings {

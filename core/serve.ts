@@ -93,8 +93,9 @@ export async function serveStream(
   if (options.cdn === undefined) return serveDirectly(request, storage, options);
   const restored = restoreDirect(request);
   const response = await serveDirectly(restored.request, storage, options);
-  const cacheControl = cdnCacheControl(response.status, restored.direct, options.cdn);
-  return { ...response, headers: { ...response.headers, 'cache-control': cacheControl, [FROM_FUNCTION_HEADER]: 'fn' } };
+  const headers = { ...response.headers, 'cache-control': cdnCacheControl(response.status, restored.direct, options.cdn) };
+  // Only answers below 400 meet the viewer-response function, which removes the mark.
+  return { ...response, headers: response.status < 400 ? { ...headers, [FROM_FUNCTION_HEADER]: 'fn' } : headers };
 }
 
 async function serveDirectly(request: StreamRequest, storage: Storage, options: ServeOptions): Promise<StreamResponse> {

@@ -3,6 +3,21 @@ import { signature } from '../../core/signing';
 import { PATH_PAYLOADS } from './hostile-corpus';
 import { USER_AGENTS } from './user-agents';
 
+/** A request as the generators make it: the path and query as received, header names in lower case. */
+export interface RandomRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  readonly headers: Record<string, string>;
+}
+
+/** An answer as the fuzz tests compare it. */
+export interface Answer {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: Buffer;
+}
+
 /**
  * Random requests for the fuzz tests (test/unit/request-path.fuzz.test.ts, the edge's equivalence
  * test): methods, mutated and hostile names, Range headers, validators, origins, query strings.

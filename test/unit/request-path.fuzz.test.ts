@@ -9,7 +9,7 @@ import type { APIGatewayProxyEvent, Context, LambdaFunctionURLEvent } from 'aws-
 import { installRuntimeGlobal, isStreamingHandler, type StreamingHandler } from '../../local/lambda-runtime';
 import { captureResponseStream } from '../../local/buffered-invoke';
 import { signedQuery } from '../../core/signing';
-import { requestArbitraries, TAMPERS, tamperedQuery } from '../support/request-arbitraries';
+import { requestArbitraries, TAMPERS, tamperedQuery, type Answer, type RandomRequest } from '../support/request-arbitraries';
 import { fdsUnder } from '../support/fds';
 import { parseMultipart } from '../support/http';
 import { USER_AGENTS, type UserAgentName } from '../support/user-agents';
@@ -72,18 +72,8 @@ async function loadHandler(env: Record<string, string>): Promise<StreamingHandle
   return module.handler;
 }
 
-interface FuzzRequest {
+interface FuzzRequest extends RandomRequest {
   readonly format: 'url' | 'rest';
-  readonly method: string;
-  readonly path: string;
-  readonly query: string;
-  readonly headers: Record<string, string>;
-}
-
-interface Answer {
-  readonly status: number;
-  readonly headers: Record<string, string>;
-  readonly body: Buffer;
 }
 
 function urlEvent(r: FuzzRequest): LambdaFunctionURLEvent {
