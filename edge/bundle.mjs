@@ -117,6 +117,8 @@ export async function buildEdgeFunctions(settings) {
   for (const [name, entry] of Object.entries(ENTRIES)) {
     const code = await functionCode(entry(config, tables));
     const bytes = Buffer.byteLength(code);
+    // osls parses a resolved string again for variables (resolveInternalResult): `${` in the code would be read as one.
+    if (code.includes('${')) throw new Error(`edge bundle: ${name} contains "\${", which osls would take for a variable (a setting holds it?)`);
     if (bytes >= MAX_FUNCTION_BYTES) throw new Error(`edge bundle: ${name} is ${bytes} bytes, over the ${MAX_FUNCTION_BYTES} bytes CloudFront Functions allow`);
     result[name] = code;
   }

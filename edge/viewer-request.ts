@@ -64,6 +64,9 @@ export function viewerRequest(event: CfEvent, config: EdgeConfig, tables: Pick<E
   const [spec, ...more] = parsed?.kind === 'bytes' ? parsed.specs : [];
   const range = spec === undefined ? undefined : more.length > 0 ? 'function' : s3Range(rangeHint(spec, { applies: false, limit: 0 }));
   const needsFunction =
+    // A repeated Range header cannot be replaced by one value: CloudFront keeps the later ones
+    // when only `value` changes ("CloudFront Functions event structure", multiValue rules).
+    request.headers.range?.multiValue !== undefined ||
     headers['if-match'] !== undefined ||
     headers['if-unmodified-since'] !== undefined ||
     headers['if-range'] !== undefined ||

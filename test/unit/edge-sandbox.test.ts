@@ -129,6 +129,7 @@ describe('edge/bundle.mjs', () => {
     await expect(buildEdgeFunctions({ signingSecret: 'short' })).rejects.toThrow('at least 32 characters');
     await expect(buildEdgeFunctions({ corsOrigins: 'player.example.com' })).rejects.toThrow('CORS_ORIGINS');
     await expect(buildEdgeFunctions({ maxAge: '-1' })).rejects.toThrow('maxAge');
+    await expect(buildEdgeFunctions({ signingSecret: `\${env:HOME}${'x'.repeat(32)}` })).rejects.toThrow('osls would take for a variable');
   });
 
   it('is what osls 4.3.1 resolves ${file(./edge/bundle.cjs):viewerRequest} to, from the parameters', async () => {

@@ -342,6 +342,10 @@ describe('the viewer-request function, by example', () => {
       expect(sent.range).toBeUndefined();
       expect(queryValues(sent.direct ?? '')('if-none-match')).toEqual(['"y"']);
     }
+    // Repeated Range headers: CloudFront would keep the later ones under a new value.
+    const edge = edges.get(SETUPS[1]?.label ?? '');
+    const twice = edge?.request.run(viewerRequestEvent(cloudFrontRequest({ method: 'GET', uri: '/api/stream/clip__1.mp4', rawQuery: '', headers: [['range', 'bytes=0-1'], ['range', '']] })), NOW);
+    expect(twice?.originCalls.map((c) => c.argument)).toEqual(['fn']);
     // A download whose title the table cannot fold; a Spanish one it can.
     expect(forward({}, 'download=1', '映画 ǅ🎬__4.mp3').origins).toEqual(['fn']);
     expect(forward({}, 'download=1&expires=1&signature=x', 'Canción ñ__2.webm')).toMatchObject({ origins: [], query: 'download=1', uri: '/Canci%C3%B3n%20%C3%B1__2.webm' });
