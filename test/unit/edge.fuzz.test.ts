@@ -109,7 +109,7 @@ async function viaFunction(edge: Edge, forwarded: CfRequest): Promise<Answer> {
  */
 function viaS3(forwarded: CfRequest, junk: number): Answer | 'failover' {
   const key = decodeURIComponent(forwarded.uri.slice(1));
-  const data = FILES[key];
+  const data = Object.hasOwn(FILES, key) ? FILES[key] : undefined;
   if (data === undefined) return 'failover';
   const size = data.length;
   const etag = `"mem-${size}"`;
