@@ -5,7 +5,12 @@ import type { Headers } from './plan';
  * none. Off unless CORS_ORIGINS lists origins or is "*"; no credentials are ever allowed, so "*"
  * exposes nothing a plain <video> on any page could not already load.
  */
-export type CorsPolicy = { readonly kind: 'off' } | { readonly kind: 'any' } | { readonly kind: 'list'; readonly origins: ReadonlySet<string> };
+/** What a list policy needs of its origins: a Set here, a plain lookup at the edge, which has no Set. */
+export interface OriginList {
+  has(origin: string): boolean;
+}
+
+export type CorsPolicy = { readonly kind: 'off' } | { readonly kind: 'any' } | { readonly kind: 'list'; readonly origins: OriginList };
 
 export const CORS_OFF: CorsPolicy = { kind: 'off' };
 const EXPOSED = 'Content-Range, Accept-Ranges, Content-Length, Content-Disposition, ETag';
@@ -16,11 +21,16 @@ export function corsPolicyOf(setting: string | undefined): CorsPolicy {
   const value = (setting ?? '').trim();
   if (value === '') return CORS_OFF;
   if (value === '*') return { kind: 'any' };
+  return { kind: 'list', origins: new Set(corsOriginList(value)) };
+}
+
+/** The origins of a CORS_ORIGINS list, validated (the edge bakes them as a list: it has no Set). */
+export function corsOriginList(value: string): string[] {
   const origins = value.split(',').map((origin) => origin.trim().replace(/\/$/, '')).filter((origin) => origin !== '');
   for (const origin of origins) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) throw new Error(`CORS_ORIGINS: ${JSON.stringify(origin)} is not an origin like https://player.example.com`);
   }
-  return { kind: 'list', origins: new Set(origins) };
+  return origins;
 }
 
 /** The headers every answer to `origin` carries (errors included, so a player can read them). */
@@ -33,11 +43,21 @@ export function corsHeaders(policy: CorsPolicy, origin: string | undefined): Hea
   return { ...vary, 'access-control-allow-origin': origin, 'access-control-expose-headers': EXPOSED };
 }
 
+/** `headers` with the CORS ones for `origin` added; both may name request headers the answer depends on, so caches get the union of Vary. */
+export function withCors(headers: Headers, policy: CorsPolicy, origin: string | undefined): Headers {
+  const cors = corsHeaders(policy, origin);
+  if (Object.keys(cors).length === 0) return headers;
+  const vary = [headers.vary, cors.vary].filter((v) => v !== undefined).join(', ');
+  return { ...headers, ...cors, ...(vary === '' ? {} : { vary }) };
+}
+
 /** The answer to a preflight: 204, with permission only for an allowed origin. */
 export function preflightHeaders(policy: CorsPolicy, origin: string | undefined): Headers {
   const headers = corsHeaders(policy, origin);
   if (headers['access-control-allow-origin'] === undefined) return headers;
-  const { 'access-control-expose-headers': _exposed, ...allowed } = headers;
+  // A copy less one field, without object rest (the edge's ES5 lowering would need a helper for it).
+  const allowed = { ...headers };
+  delete allowed['access-control-expose-headers'];
   return {
     ...allowed,
     'access-control-allow-methods': CORS_METHODS,

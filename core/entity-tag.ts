@@ -10,7 +10,8 @@ export interface EntityTag {
   readonly opaque: string;
 }
 
-const OWS = new Set([' ', '\t']);
+// No Set, and codePointAt rather than charCodeAt: the edge runtime (edge/) documents neither.
+const isOws = (ch: string) => ch === ' ' || ch === '\t';
 
 function isEtagChar(code: number): boolean {
   // etagc = %x21 / %x23-7E / obs-text
@@ -29,7 +30,7 @@ function readTag(value: string, start: number): { tag: EntityTag; next: number }
   const open = i;
   i += 1;
   while (i < value.length && value[i] !== '"') {
-    if (!isEtagChar(value.charCodeAt(i))) return undefined;
+    if (!isEtagChar(value.codePointAt(i) ?? 0)) return undefined;
     i += 1;
   }
   if (i >= value.length) return undefined;
@@ -55,7 +56,7 @@ export function parseEntityTagList(value: string): '*' | EntityTag[] | undefined
   let expectTag = true;
   while (i < trimmed.length) {
     const ch = trimmed[i] ?? '';
-    if (OWS.has(ch)) {
+    if (isOws(ch)) {
       i += 1;
     } else if (ch === ',') {
       expectTag = true;

@@ -1,6 +1,8 @@
 import type { Conditions, RangeHint, ReadIntent } from '../storage/types';
 import type { ParsedRequest } from './parsed-request';
 import type { TagList } from './preconditions';
+import type { RangeSpec } from './range';
+import type { WindowDecision } from './window-policy';
 
 /** What to ask storage for, and what a 412 from it would mean. */
 export interface PlannedIntent {
@@ -38,20 +40,9 @@ export function planIntent(request: ParsedRequest): PlannedIntent {
   const [spec, ...more] = parsed.specs;
   if (spec === undefined || more.length > 0) return metadata();
 
-  let range: RangeHint;
-  if (spec.kind === 'int') {
-    // Past 2^53 a start is past the end of any object: ask for the size alone, for the 416.
-    if (!Number.isSafeInteger(spec.first)) return metadata();
-    let end = spec.last !== undefined && Number.isSafeInteger(spec.last) ? spec.last : undefined;
-    // Ask only for the window the client will get. (A suffix cannot be shortened before the size
-    // is known; storage sends it whole and the core reads what it needs.)
-    if (window.applies && (end === undefined || end - spec.first + 1 > window.limit)) end = spec.first + window.limit - 1;
-    range = { kind: 'from', start: spec.first, end };
-  } else {
-    if (spec.length === 0) return metadata();
-    if (!Number.isSafeInteger(spec.length)) return whole();
-    range = { kind: 'suffix', length: spec.length };
-  }
+  const range = rangeHint(spec, window);
+  if (range === 'none') return metadata();
+  if (range === 'whole') return whole();
 
   let ifMatchFromIfRange = false;
   const { ifRange } = request;
@@ -63,6 +54,26 @@ export function planIntent(request: ParsedRequest): PlannedIntent {
     ifMatchFromIfRange = true;
   }
   return { intent: { body: { kind: 'range', range }, conditions: oneClass(conditions) }, ifMatchFromIfRange };
+}
+
+/**
+ * The one range to ask storage for, for a request of one range-spec: `none` to ask for the size
+ * alone, `whole` for the whole object. The viewer-request function at the edge (edge/) asks S3
+ * for the same range.
+ */
+export function rangeHint(spec: RangeSpec, window: Pick<WindowDecision, 'applies' | 'limit'>): RangeHint | 'none' | 'whole' {
+  if (spec.kind === 'int') {
+    // Past 2^53 a start is past the end of any object: ask for the size alone, for the 416.
+    if (!Number.isSafeInteger(spec.first)) return 'none';
+    let end = spec.last !== undefined && Number.isSafeInteger(spec.last) ? spec.last : undefined;
+    // Ask only for the window the client will get. (A suffix cannot be shortened before the size
+    // is known; storage sends it whole and the core reads what it needs.)
+    if (window.applies && (end === undefined || end - spec.first + 1 > window.limit)) end = spec.first + window.limit - 1;
+    return { kind: 'from', start: spec.first, end };
+  }
+  if (spec.length === 0) return 'none';
+  if (!Number.isSafeInteger(spec.length)) return 'whole';
+  return { kind: 'suffix', length: spec.length };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { parseIfRange, parsePreconditions, type IfRange, type Preconditions } from './preconditions';
+import { isDownload } from './query';
 import { parseRangeHeader, type ParsedRange } from './range';
 import type { HeaderBag } from './request';
 import { clientKindOf, decideWindow, type ClientKind, type WindowDecision, type WindowPolicy } from './window-policy';
@@ -40,10 +41,4 @@ export function parseRequest(method: 'GET' | 'HEAD', headers: HeaderBag, rawQuer
     download,
     window: decideWindow(windows.policy, client, download, windows.maxRangeBytes),
   };
-}
-
-function isDownload(rawQuery: string): boolean {
-  if (rawQuery === '') return false;
-  const value = new URLSearchParams(rawQuery).get('download');
-  return value === '1' || value === 'true';
 }

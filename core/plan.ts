@@ -4,6 +4,7 @@ import { formatHttpDate } from './http-date';
 import type { ParsedRequest } from './parsed-request';
 import { evaluatePreconditions, ifRangeHolds, validatorsOf } from './preconditions';
 import { resolveRanges } from './range';
+import { utf8Length } from './utf8';
 import { VARY_BY_CLIENT } from './window-policy';
 
 /**
@@ -91,7 +92,7 @@ export function jsonError(status: number, detail: string, extra: Headers = {}): 
     headers: {
       ...extra,
       'content-type': 'application/json',
-      'content-length': String(Buffer.byteLength(text)),
+      'content-length': String(utf8Length(text)),
     },
     body: { kind: 'json', text },
   };

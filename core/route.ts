@@ -4,6 +4,8 @@
  * backend sees it, so no backend has to be trusted to handle `..` or a NUL byte.
  */
 
+import { utf8Length } from './utf8';
+
 export const STREAM_PREFIX = '/api/stream/';
 const MAX_NAME_BYTES = 255;
 
@@ -39,24 +41,6 @@ export function matchStreamRoute(rawPath: string): RouteMatch {
   if (DRIVE.test(name)) return bad('a drive letter');
   if (utf8Length(name) > MAX_NAME_BYTES) return bad('more than 255 bytes');
   return { kind: 'file', name };
-}
-
-/**
- * Bytes of `text` in UTF-8, without Buffer: the edge runs these rules too (edge/), in a runtime
- * that is not Node. decodeURIComponent never yields a lone surrogate, so a high one starts a pair.
- */
-function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i += 1) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) bytes += 1;
-    else if (code < 0x800) bytes += 2;
-    else if (code >= 0xd800 && code <= 0xdbff) {
-      bytes += 4;
-      i += 1;
-    } else bytes += 3;
-  }
-  return bytes;
 }
 
 function bad(reason: string): RouteMatch {

@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { finished, type Readable } from 'node:stream';
 import { StorageUnavailableError, type OpenResult, type ReadIntent, type Storage, type StoredObject } from '../storage/types';
 import { multipartBody, readWindow } from './body';
+import { cdnCacheControl, FROM_FUNCTION_HEADER, restoreDirect, type CdnSettings } from './cdn';
 import { contentTypeFor } from './content-type';
-import { CORS_METHODS, CORS_OFF, corsHeaders, preflightHeaders, type CorsPolicy } from './cors';
+import { gate } from './gate';
+import { CORS_OFF, withCors, type CorsPolicy } from './cors';
 import { checkSignature } from './signing';
 import { planIntent } from './intent';
 import { parseRequest, type ParsedRequest } from './parsed-request';
@@ -23,7 +25,6 @@ import {
 } from './plan';
 import { resolveRanges } from './range';
 import type { StreamRequest } from './request';
-import { matchStreamRoute } from './route';
 import type { ClientKind, WindowPolicy, WindowReason } from './window-policy';
 
 /** An answer ready for any adapter: status, header fields, and a body that must be consumed or destroyed. */
@@ -60,6 +61,11 @@ export interface ServeOptions extends PlanOptions {
   readonly now: () => number;
   /** Where faults are reported; the client only ever sees a generic detail. */
   readonly logError: (message: string, error: unknown) => void;
+  /**
+   * CDN_MODE: behind CloudFront (core/cdn.ts). Requests the edge sent directly get their fields
+   * back, and every answer gets the Cache-Control both origins share and a mark of its origin.
+   */
+  readonly cdn: CdnSettings | undefined;
 }
 
 export const DEFAULT_SERVE_OPTIONS: ServeOptions = {
@@ -73,11 +79,10 @@ export const DEFAULT_SERVE_OPTIONS: ServeOptions = {
   now: () => Date.now(),
   boundary: () => randomBytes(12).toString('hex'),
   logError: (message, error) => console.error(message, error),
+  cdn: undefined,
 };
 
 const NO_CONDITIONS: ReadIntent['conditions'] = {};
-/** Longer query strings are refused (414): ours need under 200 characters. */
-export const MAX_QUERY_LENGTH = 2048;
 
 /** The whole endpoint: route, validate, open, decide, attach the bytes the decision names, add CORS. */
 export async function serveStream(
@@ -85,51 +90,41 @@ export async function serveStream(
   storage: Storage,
   options: ServeOptions = DEFAULT_SERVE_OPTIONS,
 ): Promise<StreamResponse> {
+  if (options.cdn === undefined) return serveDirectly(request, storage, options);
+  const restored = restoreDirect(request);
+  const response = await serveDirectly(restored.request, storage, options);
+  const headers = { ...response.headers, 'cache-control': cdnCacheControl(response.status, restored.direct, options.cdn) };
+  // Only answers below 400 meet the viewer-response function, which removes the mark.
+  return { ...response, headers: response.status < 400 ? { ...headers, [FROM_FUNCTION_HEADER]: 'fn' } : headers };
+}
+
+async function serveDirectly(request: StreamRequest, storage: Storage, options: ServeOptions): Promise<StreamResponse> {
   const answered = await answer(request, storage, options);
   // HEAD gets the headers GET would get, refusals included, and never a body (RFC 9110 §9.3.2).
   const response = request.method.toUpperCase() === 'HEAD' && Buffer.isBuffer(answered.body) ? { ...answered, body: undefined } : answered;
-  const cors = corsHeaders(options.cors, request.headers.origin);
-  if (Object.keys(cors).length === 0) return response;
-  // Both may name request headers the answer depends on; caches need the union.
-  const vary = [response.headers.vary, cors.vary].filter((v) => v !== undefined).join(', ');
-  return { ...response, headers: { ...response.headers, ...cors, ...(vary === '' ? {} : { vary }) } };
+  return { ...response, headers: withCors(response.headers, options.cors, request.headers.origin) };
 }
 
-/**
- * In order: the route, the method (a CORS preflight needs nothing more), the size of the query,
- * the file name, the signature, and only then storage. Each refusal is decided before any I/O, and
- * a bad or missing signature says nothing about whether the file exists.
- */
+/** The refusals decided before any I/O (core/gate.ts), then storage. */
 async function answer(request: StreamRequest, storage: Storage, options: ServeOptions): Promise<StreamResponse> {
-  const route = matchStreamRoute(request.rawPath);
-  if (route.kind === 'no-route') return withoutObject(jsonError(404, MESSAGES.noRoute));
-  const method = request.method.toUpperCase();
-  const corsOn = options.cors.kind !== 'off';
-  if (method === 'OPTIONS' && corsOn) {
-    return { status: 204, headers: { ...preflightHeaders(options.cors, request.headers.origin), allow: CORS_METHODS }, body: undefined };
-  }
-  if (method !== 'GET' && method !== 'HEAD') {
-    return withoutObject(jsonError(405, MESSAGES.methodNotAllowed, { allow: corsOn ? CORS_METHODS : 'GET, HEAD' }));
-  }
-  if (request.rawQuery.length > MAX_QUERY_LENGTH) return withoutObject(jsonError(414, MESSAGES.queryTooLong));
-  if (route.kind === 'bad-name') return withoutObject(jsonError(400, MESSAGES.badName));
-  if (options.signingSecret !== undefined) {
-    const check = checkSignature(request.rawQuery, route.name, options.signingSecret, Math.floor(options.now() / 1000));
-    if (check !== 'valid') return withoutObject(jsonError(403, MESSAGES.badSignature));
-  }
+  const { signingSecret: secret } = options;
+  const signature = secret === undefined ? undefined : (rawQuery: string, name: string) => checkSignature(rawQuery, name, secret, Math.floor(options.now() / 1000));
+  const gated = gate(request, options.cors, signature);
+  if (gated.kind === 'refuse') return withoutObject(gated.plan);
+  const { method, name } = gated;
 
   const parsed = parseRequest(method, request.headers, request.rawQuery, { policy: options.rangeWindows, maxRangeBytes: options.maxRangeBytes });
-  const delivery: Delivery = { name: route.name, canOffload: storage.presign !== undefined };
+  const delivery: Delivery = { name, canOffload: storage.presign !== undefined };
   let answered: Answered;
   try {
     answered = await openAndPlan(parsed, delivery, storage, options);
   } catch (error) {
     if (error instanceof StorageUnavailableError) {
-      options.logError(`storage unavailable (${error.reason}) for ${JSON.stringify(route.name)}`, error);
+      options.logError(`storage unavailable (${error.reason}) for ${JSON.stringify(name)}`, error);
       const busy = error.reason === 'throttled' || error.reason === 'timeout';
       answered = withoutObject(jsonError(busy ? 503 : 502, MESSAGES.storageUnavailable, busy ? { 'retry-after': '1' } : {}));
     } else {
-      options.logError(`storage failed for ${JSON.stringify(route.name)}`, error);
+      options.logError(`storage failed for ${JSON.stringify(name)}`, error);
       answered = withoutObject(jsonError(500, MESSAGES.internal));
     }
   }

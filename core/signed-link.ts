@@ -43,11 +43,12 @@ export function verifySignedLink(
 /**
  * Constant-time equality of two strings of the same length (both sides are 43 base64url
  * characters here): no early exit, so the time taken says nothing about where they differ.
- * Written out because the edge runtime has no timingSafeEqual.
+ * Written out because the edge runtime has no timingSafeEqual (nor a documented charCodeAt:
+ * codePointAt at each index tells the UTF-16 unit there as well).
  */
 export function sameText(a: string, b: string): boolean {
   if (a.length !== b.length) return false;
   let difference = 0;
-  for (let i = 0; i < a.length; i += 1) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  for (let i = 0; i < a.length; i += 1) difference |= (a.codePointAt(i) ?? 0) ^ (b.codePointAt(i) ?? 0);
   return difference === 0;
 }

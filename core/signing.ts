@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { queryValues } from './query';
 import { signedMessage, verifySignedLink, type Hmac, type SignatureCheck } from './signed-link';
 
 /** Signed links with node:crypto: making them (npm run sign, the download service) and checking them (core/signed-link.ts). */
@@ -23,6 +24,6 @@ export function signedPath(filename: string, secret: string, ttlSeconds: number,
 }
 
 export function checkSignature(rawQuery: string, filename: string, secret: string, nowSeconds: number): SignatureCheck {
-  const query = new URLSearchParams(rawQuery);
-  return verifySignedLink(query.getAll('expires'), query.getAll('signature'), filename, secret, nowSeconds, nodeHmac);
+  const values = queryValues(rawQuery);
+  return verifySignedLink(values('expires'), values('signature'), filename, secret, nowSeconds, nodeHmac);
 }

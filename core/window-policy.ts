@@ -23,7 +23,7 @@ export interface ClientKind {
 }
 
 /** Engines whose media elements were seen to request the rest after a short 206, in every test run. */
-export const PROVEN_ENGINES: ReadonlySet<Engine> = new Set<Engine>(['chromium', 'firefox']);
+export const PROVEN_ENGINES: readonly Engine[] = ['chromium', 'firefox'];
 
 // Every browser on iOS is WebKit whatever it calls itself (CriOS = Chrome, FxiOS = Firefox, ...);
 // iPadOS Safari sends a macOS user agent, which the WebKit rule below catches anyway.
@@ -76,6 +76,6 @@ export function decideWindow(policy: WindowPolicy, client: ClientKind, download:
   if (policy === 'off') return { applies: false, limit, reason: 'off', varies: false };
   if (policy === 'all') return { applies: true, limit, reason: 'all', varies: false };
   if (!client.media) return { applies: false, limit, reason: 'not media', varies: true };
-  if (!PROVEN_ENGINES.has(client.engine)) return { applies: false, limit, reason: 'unproven engine', varies: true };
+  if (!PROVEN_ENGINES.includes(client.engine)) return { applies: false, limit, reason: 'unproven engine', varies: true };
   return { applies: true, limit, reason: 'proven engine', varies: true };
 }

@@ -1,3 +1,4 @@
+import { DEFAULT_CDN_ERROR_MAX_AGE, DEFAULT_CDN_MAX_AGE, type CdnSettings } from '../core/cdn';
 import { corsPolicyOf } from '../core/cors';
 import { DEFAULT_SERVE_OPTIONS, type ServeOptions } from '../core/serve';
 import { WINDOW_POLICIES, type WindowPolicy } from '../core/window-policy';
@@ -19,14 +20,51 @@ export function serveOptionsFromEnv(env: Env): { streaming: ServeOptions; buffer
   // 32 characters of a random secret (e.g. `openssl rand -base64 32`) cannot be guessed; fewer might.
   if (signingSecret !== undefined && signingSecret.length < 32) throw new Error('SIGNING_SECRET must be at least 32 characters long');
   const cors = corsPolicyOf(env.CORS_ORIGINS);
-  const rangeWindows = windowPolicyOf(env.RANGE_WINDOWS);
-  const streaming: ServeOptions = { ...DEFAULT_SERVE_OPTIONS, maxRangeBytes, rangeWindows, maxResponseBytes, presignExpiresSeconds, signingSecret, cors };
+  const cdn = cdnSettingsOf(env, signingSecret !== undefined);
+  // Behind CloudFront: no windows (it ignores Vary and keys no client header, so a player's
+  // short 206 could be served to a download; the bytes come from S3 without Lambda's limits), and
+  // no signature check here (the viewer-request function checked it and removed the parameters).
+  const rangeWindows = cdn === undefined ? windowPolicyOf(env.RANGE_WINDOWS) : 'off';
+  const streaming: ServeOptions = {
+    ...DEFAULT_SERVE_OPTIONS,
+    maxRangeBytes,
+    rangeWindows,
+    maxResponseBytes,
+    presignExpiresSeconds,
+    signingSecret: cdn === undefined ? signingSecret : undefined,
+    cors,
+    cdn,
+  };
   const buffered: ServeOptions = {
     ...streaming,
     maxRangeBytes: Math.min(maxRangeBytes, BUFFERED_BODY_LIMIT),
     maxResponseBytes: Math.min(maxResponseBytes, BUFFERED_BODY_LIMIT),
   };
   return { streaming, buffered };
+}
+
+/** CDN_MODE=true (set by serverless.yml with --param="cdn=true"), its cache ages; undefined when off. */
+function cdnSettingsOf(env: Env, signed: boolean): CdnSettings | undefined {
+  const mode = (env.CDN_MODE ?? '').trim().toLowerCase();
+  if (mode === '' || mode === 'false') return undefined;
+  if (mode !== 'true') throw new Error(`CDN_MODE must be true or false, not ${JSON.stringify(env.CDN_MODE)}`);
+  return {
+    maxAge: positive(env, 'CDN_MAX_AGE', DEFAULT_CDN_MAX_AGE),
+    errorMaxAge: positive(env, 'CDN_ERROR_MAX_AGE', DEFAULT_CDN_ERROR_MAX_AGE),
+    signed,
+  };
+}
+
+/** What the function says at every cold start about who can reach the files. */
+export function accessWarnings(env: Env, options: ServeOptions): string[] {
+  if (options.cdn === undefined) {
+    return options.signingSecret === undefined ? ['SIGNING_SECRET is not set: every file is served to anyone who knows its name'] : [];
+  }
+  const warnings = ['CDN_MODE: this function checks no signed link and gives no response windows; the CloudFront viewer-request function does the checking, so the Function URL must take only signed requests from the distribution (AuthType AWS_IAM)'];
+  if (!options.cdn.signed) warnings.push('SIGNING_SECRET is not set: every file is served through the distribution to anyone who knows its name');
+  const windows = (env.RANGE_WINDOWS ?? '').trim();
+  if (windows !== '' && windows !== 'off') warnings.push(`CDN_MODE: RANGE_WINDOWS=${windows} is ignored; windows are off behind CloudFront`);
+  return warnings;
 }
 
 function windowPolicyOf(setting: string | undefined): WindowPolicy {

@@ -4,7 +4,7 @@ import { storageFromEnv } from '../storage/from-env';
 import type { Storage } from '../storage/types';
 import { accessLogLine, type AccessRecord } from './access-log';
 import { writeBufferedResponse } from './buffered-response';
-import { serveOptionsFromEnv } from './config';
+import { accessWarnings, serveOptionsFromEnv } from './config';
 import { requestFromEvent, responseModeOf, type HttpEvent } from './events';
 import { writeStreamingResponse, type Progress } from './response-stream';
 
@@ -13,9 +13,7 @@ import { writeStreamingResponse, type Progress } from './response-stream';
 const storage = await storageFromEnv(process.env);
 const options = serveOptionsFromEnv(process.env);
 const accessLog = process.env.ACCESS_LOG !== 'off';
-if (options.streaming.signingSecret === undefined) {
-  console.warn('SIGNING_SECRET is not set: every file is served to anyone who knows its name');
-}
+for (const warning of accessWarnings(process.env, options.streaming)) console.warn(warning);
 
 /**
  * GET|HEAD /api/stream/{filename}: behind a Function URL with InvokeMode RESPONSE_STREAM, or an

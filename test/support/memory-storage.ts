@@ -7,7 +7,8 @@ export function memoryStorage(files: Record<string, Buffer>, lastModified = Date
   const storage: Storage = {
     async open(key, intent) {
       stats.intents.push(intent);
-      const data = files[key];
+      // Own keys only: a file named __proto__ or constructor is missing, not Object's.
+      const data = Object.hasOwn(files, key) ? files[key] : undefined;
       if (data === undefined) return { status: 'missing' };
       stats.opens += 1;
       const meta: ObjectMeta = { size: data.length, etag: `"mem-${data.length}"`, lastModified };
