@@ -25,7 +25,7 @@ export const FROM_FUNCTION_HEADER = 'x-stream-origin';
 export interface CdnSettings {
   /** CDN_MAX_AGE: seconds a file's bytes stay fresh (a stored file never changes under its task-id name). */
   readonly maxAge: number;
-  /** CDN_ERROR_MAX_AGE: seconds a 404 or 416 stays fresh (a download may appear once its task completes). */
+  /** CDN_ERROR_MAX_AGE: seconds a 404 stays fresh (a download may appear once its task completes). */
   readonly errorMaxAge: number;
   /** Links are signed: answers are for one viewer's link, never for shared caches. */
   readonly signed: boolean;
@@ -40,14 +40,16 @@ export const DEFAULT_CDN_ERROR_MAX_AGE = 60;
  *   `private, no-cache`, so that a browser may keep the bytes but asks again (through the edge,
  *   which checks the link) before using them: nothing outlives the link. CloudFront's own TTL for
  *   them is the cache policy's (the stack), since S3 sends no Cache-Control;
- * - 404 and 416: briefly (the file may appear; its size never changes but a 416 is cheap);
+ * - 404: briefly (the file may appear under its name once its download task completes);
+ * - 416: never stored. CloudFront's cache key has no Range, so a stored 416 would answer every
+ *   later range of that file, satisfiable or not, for as long as it is kept;
  * - requests sent to the function directly, redirects to presigned URLs, and every other answer
  *   (refusals made per request, 412, 5xx): never stored.
  */
 export function cdnCacheControl(status: number, direct: boolean, settings: CdnSettings): string {
   if (direct) return 'no-store';
   if (status === 200 || status === 206 || status === 304) return settings.signed ? 'private, no-cache' : `public, max-age=${settings.maxAge}, immutable`;
-  if (status === 404 || status === 416) return `max-age=${settings.errorMaxAge}`;
+  if (status === 404) return `max-age=${settings.errorMaxAge}`;
   return 'no-store';
 }
 

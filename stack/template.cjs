@@ -28,7 +28,10 @@ const ALL_VIEWER_EXCEPT_HOST_HEADER = 'b689b0a8-53d0-40ab-baf2-68738e2966ac';
 // missing key with 403 when it may not list the bucket, and an unsatisfiable range with an XML 416;
 // the function gives the contract's JSON for both.
 const FAILOVER_STATUSES = [403, 404, 416];
-const NOT_FOUND_TTL = 10; // s: a file may appear under its name once its download task completes
+// The header the viewer-request function moves a request's Range and conditions into when only the
+// function can answer it (core/cdn.ts DIRECT_HEADER, which test/stack checks this against): in the
+// cache key, so that such a request never meets a cached whole object.
+const DIRECT_HEADER = 'x-stream-direct';
 const RATE_WINDOW_SECONDS = 300;
 
 /** A refusal osls shows as it is: its message without a stack trace. */
@@ -110,7 +113,8 @@ async function resources(context) {
     return {};
   }
   const region = await context.resolveVariable('self:provider.region');
-  const ttl = wholeNumber('cdnTtl', await param('cdnTtl'), 0);
+  const ttl = wholeNumber('cdnMaxAge', await param('cdnMaxAge'), 1);
+  const notFoundTtl = wholeNumber('cdnErrorMaxAge', await param('cdnErrorMaxAge'), 1);
   if (!String(bucket).trim()) throw refuse('The CDN mode serves the bucket through CloudFront: give --param="bucket=<name>"');
   // The function does not check signatures in CDN mode (the edge does): a REST API in front of it
   // would be a public way around the distribution and its signed links.
@@ -177,7 +181,7 @@ async function resources(context) {
       Properties: {
         CachePolicyConfig: {
           Name: cloudFrontName('bytes'),
-          Comment: 'The file name alone: no query string, header or cookie changes an answer (windows are off in CDN mode)',
+          Comment: 'The file name, and the header of requests only the function answers: windows are off in CDN mode',
           // A stored file never changes under its task-id name; an origin's own Cache-Control
           // (max-age, no-store, private) still counts, down to 0.
           DefaultTTL: ttl,
@@ -187,7 +191,7 @@ async function resources(context) {
             // Video does not compress, and a compressed body breaks byte ranges.
             EnableAcceptEncodingGzip: false,
             EnableAcceptEncodingBrotli: false,
-            HeadersConfig: { HeaderBehavior: 'none' },
+            HeadersConfig: { HeaderBehavior: 'whitelist', Headers: [DIRECT_HEADER] },
             CookiesConfig: { CookieBehavior: 'none' },
             QueryStringsConfig: { QueryStringBehavior: 'none' },
           },
@@ -251,7 +255,7 @@ async function resources(context) {
           // that name. A 404 briefly, since the name may come to exist.
           CustomErrorResponses: [
             { ErrorCode: 403, ErrorCachingMinTTL: 0 },
-            { ErrorCode: 404, ErrorCachingMinTTL: NOT_FOUND_TTL },
+            { ErrorCode: 404, ErrorCachingMinTTL: notFoundTtl },
             { ErrorCode: 416, ErrorCachingMinTTL: 0 },
           ],
           ...(webAclId ? { WebACLId: webAclId } : {}),
@@ -325,7 +329,7 @@ async function reservedConcurrency({ resolveVariable }) {
   return value === '' || value.toLowerCase() === 'none' ? null : wholeNumber('reservedConcurrency', value, 0);
 }
 
-module.exports = { resources, reservedConcurrency, originPath, webAcl };
+module.exports = { resources, reservedConcurrency, originPath, webAcl, DIRECT_HEADER };
 
 if (require.main === module && process.argv[2] === 'waf') {
   const limit = wholeNumber('limit', process.argv[3] ?? '1000', 10);

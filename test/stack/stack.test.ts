@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PROJECT_ROOT } from '../support/paths';
 import { checkTemplate, type Template } from './cfn-spec';
+import { DIRECT_HEADER } from '../../core/cdn';
 
 const run = promisify(execFile);
 const SERVERLESS = join(PROJECT_ROOT, 'node_modules', 'osls', 'bin', 'serverless.js');
@@ -151,7 +152,8 @@ beforeAll(async () => {
         'wafRateLimit=500',
         'bucketPolicy=true',
         'reservedConcurrency=10',
-        'cdnTtl=86400',
+        'cdnMaxAge=86400',
+        'cdnErrorMaxAge=5',
       ]),
   ] as const);
 }, 240_000);
@@ -337,12 +339,13 @@ describe('the CDN mode (cdn=true)', () => {
     expect(distribution.CacheBehaviors).toBeUndefined();
   });
 
-  it('keys the cache on the file name alone, kept a year unless cdnTtl says otherwise; errors briefly or not at all', () => {
+  it('keys the cache on the file name and the direct-request header, kept a year unless cdnMaxAge says otherwise; errors briefly or not at all', () => {
     const policy = (p: Packaged) => one(p, 'AWS::CloudFront::CachePolicy').Properties.CachePolicyConfig as Record<string, any>;
     expect(policy(cdn).ParametersInCacheKeyAndForwardedToOrigin).toEqual({
       EnableAcceptEncodingGzip: false,
       EnableAcceptEncodingBrotli: false,
-      HeadersConfig: { HeaderBehavior: 'none' },
+      // The edge functions' own name for it (core/cdn.ts): the two may never drift apart.
+      HeadersConfig: { HeaderBehavior: 'whitelist', Headers: [DIRECT_HEADER] },
       CookiesConfig: { CookieBehavior: 'none' },
       QueryStringsConfig: { QueryStringBehavior: 'none' },
     });
@@ -351,9 +354,16 @@ describe('the CDN mode (cdn=true)', () => {
     expect(config(cdn).DefaultCacheBehavior.CachePolicyId).toEqual({ Ref: 'CdnCachePolicy' });
     expect(config(cdn).CustomErrorResponses).toEqual([
       { ErrorCode: 403, ErrorCachingMinTTL: 0 },
-      { ErrorCode: 404, ErrorCachingMinTTL: 10 },
+      { ErrorCode: 404, ErrorCachingMinTTL: 60 },
       { ErrorCode: 416, ErrorCachingMinTTL: 0 },
     ]);
+    expect(config(cdnAll).CustomErrorResponses).toContainEqual({ ErrorCode: 404, ErrorCachingMinTTL: 5 });
+  });
+
+  it('gives the function in CDN mode the same cache ages as the edge', () => {
+    const env = (p: Packaged) => (p.resources.StreamLambdaFunction?.Properties as { Environment: { Variables: Record<string, string> } }).Environment.Variables;
+    expect(env(cdn)).toMatchObject({ CDN_MODE: 'true', CDN_MAX_AGE: '31536000', CDN_ERROR_MAX_AGE: '60' });
+    expect(env(cdnAll)).toMatchObject({ CDN_MAX_AGE: '86400', CDN_ERROR_MAX_AGE: '5' });
   });
 
   it('runs the edge functions at viewer request and viewer response, published, in cloudfront-js-2.0, under 10 KB', () => {
@@ -456,7 +466,8 @@ describe('the CDN mode refuses what cannot work', () => {
       waf: 'false',
       webAclArn: '',
       bucketPolicy: 'false',
-      cdnTtl: '60',
+      cdnMaxAge: '60',
+      cdnErrorMaxAge: '60',
       wafRateLimit: '100',
       ...params,
     };
@@ -475,7 +486,8 @@ describe('the CDN mode refuses what cannot work', () => {
     );
     await expect(attempt({ waf: 'true', webAclArn: 'arn:x' })).rejects.toThrow(/not both/);
     await expect(attempt({ cdn: 'false', waf: 'true' })).rejects.toThrow(/belong to the CDN mode/);
-    await expect(attempt({ cdnTtl: 'a year' })).rejects.toThrow(/cdnTtl=a year/);
+    await expect(attempt({ cdnMaxAge: 'a year' })).rejects.toThrow(/cdnMaxAge=a year/);
+    await expect(attempt({ cdnErrorMaxAge: '0' })).rejects.toThrow(/cdnErrorMaxAge=0/);
     // CloudFront function names: at most 64 characters, checked before CloudFormation would.
     await expect(attempt({ stage: 'a-stage-name-far-too-long-for-cloudfront' })).rejects.toThrow(/choose a shorter stage name/);
     expect(await attempt({ cdn: 'false' })).toEqual({});
