@@ -92,7 +92,12 @@ export async function serveStream(
 ): Promise<StreamResponse> {
   if (options.cdn === undefined) return serveDirectly(request, storage, options);
   const restored = restoreDirect(request);
-  const response = await serveDirectly(restored.request, storage, options);
+  // CloudFront ignores Vary and its key has no client header: an answer it may keep must be the
+  // same for every client, so no windows. Requests the edge sent directly are never kept (their
+  // answers are no-store, their key carries x-stream-direct), so they get the policy's windows,
+  // which bound what a player's seek (Chromium's If-Range ranges go this way) costs the function.
+  const windows = restored.direct ? options : { ...options, rangeWindows: 'off' as const };
+  const response = await serveDirectly(restored.request, storage, windows);
   const headers = { ...response.headers, 'cache-control': cdnCacheControl(response.status, restored.direct, options.cdn) };
   // Only answers below 400 meet the viewer-response function, which removes the mark.
   return { ...response, headers: response.status < 400 ? { ...headers, [FROM_FUNCTION_HEADER]: 'fn' } : headers };

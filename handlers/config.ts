@@ -21,10 +21,10 @@ export function serveOptionsFromEnv(env: Env): { streaming: ServeOptions; buffer
   if (signingSecret !== undefined && signingSecret.length < 32) throw new Error('SIGNING_SECRET must be at least 32 characters long');
   const cors = corsPolicyOf(env.CORS_ORIGINS);
   const cdn = cdnSettingsOf(env, signingSecret !== undefined);
-  // Behind CloudFront: no windows (it ignores Vary and keys no client header, so a player's
-  // short 206 could be served to a download; the bytes come from S3 without Lambda's limits), and
-  // no signature check here (the viewer-request function checked it and removed the parameters).
-  const rangeWindows = cdn === undefined ? windowPolicyOf(env.RANGE_WINDOWS) : 'off';
+  // Behind CloudFront the core gives windows only to answers no cache keeps (core/serve.ts), and
+  // the function checks no signature (the viewer-request function checked it and removed the
+  // parameters).
+  const rangeWindows = windowPolicyOf(env.RANGE_WINDOWS);
   const streaming: ServeOptions = {
     ...DEFAULT_SERVE_OPTIONS,
     maxRangeBytes,
@@ -56,14 +56,12 @@ function cdnSettingsOf(env: Env, signed: boolean): CdnSettings | undefined {
 }
 
 /** What the function says at every cold start about who can reach the files. */
-export function accessWarnings(env: Env, options: ServeOptions): string[] {
+export function accessWarnings(options: ServeOptions): string[] {
   if (options.cdn === undefined) {
     return options.signingSecret === undefined ? ['SIGNING_SECRET is not set: every file is served to anyone who knows its name'] : [];
   }
-  const warnings = ['CDN_MODE: this function checks no signed link and gives no response windows; the CloudFront viewer-request function does the checking, so the Function URL must take only signed requests from the distribution (AuthType AWS_IAM)'];
+  const warnings = ['CDN_MODE: this function checks no signed link; the CloudFront viewer-request function does the checking, so the Function URL must take only signed requests from the distribution (AuthType AWS_IAM)'];
   if (!options.cdn.signed) warnings.push('SIGNING_SECRET is not set: every file is served through the distribution to anyone who knows its name');
-  const windows = (env.RANGE_WINDOWS ?? '').trim();
-  if (windows !== '' && windows !== 'off') warnings.push(`CDN_MODE: RANGE_WINDOWS=${windows} is ignored; windows are off behind CloudFront`);
   return warnings;
 }
 

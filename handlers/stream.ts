@@ -13,7 +13,7 @@ import { writeStreamingResponse, type Progress } from './response-stream';
 const storage = await storageFromEnv(process.env);
 const options = serveOptionsFromEnv(process.env);
 const accessLog = process.env.ACCESS_LOG !== 'off';
-for (const warning of accessWarnings(process.env, options.streaming)) console.warn(warning);
+for (const warning of accessWarnings(options.streaming)) console.warn(warning);
 
 /**
  * GET|HEAD /api/stream/{filename}: behind a Function URL with InvokeMode RESPONSE_STREAM, or an

@@ -20,9 +20,9 @@ function get(options: ServeOptions, headers: Record<string, string> = {}, rawQue
 }
 
 describe('CDN_MODE=true: the function behind CloudFront', () => {
-  it('forces windows off and drops the signature check, whatever RANGE_WINDOWS and SIGNING_SECRET say', () => {
+  it('drops the signature check whatever SIGNING_SECRET says, and keeps RANGE_WINDOWS for the requests sent directly', () => {
     const options = cdnOptions({ RANGE_WINDOWS: 'all', SIGNING_SECRET: SECRET });
-    expect([options.rangeWindows, options.signingSecret, options.cdn]).toEqual(['off', undefined, { maxAge: 31_536_000, errorMaxAge: 60, signed: true }]);
+    expect([options.rangeWindows, options.signingSecret, options.cdn]).toEqual(['all', undefined, { maxAge: 31_536_000, errorMaxAge: 60, signed: true }]);
     expect(cdnOptions({ CDN_MAX_AGE: '600', CDN_ERROR_MAX_AGE: '5' }).cdn).toEqual({ maxAge: 600, errorMaxAge: 5, signed: false });
     expect(serveOptionsFromEnv({ CDN_MODE: 'false', RANGE_WINDOWS: 'all' }).streaming).toMatchObject({ rangeWindows: 'all', cdn: undefined });
     expect(() => serveOptionsFromEnv({ CDN_MODE: 'yes' })).toThrow('CDN_MODE');
@@ -31,16 +31,13 @@ describe('CDN_MODE=true: the function behind CloudFront', () => {
 
   it('says at cold start that the edge checks the links, and whether there are any', () => {
     const plain = serveOptionsFromEnv({}).streaming;
-    expect(accessWarnings({}, plain)).toEqual(['SIGNING_SECRET is not set: every file is served to anyone who knows its name']);
-    expect(accessWarnings({}, serveOptionsFromEnv({ SIGNING_SECRET: SECRET }).streaming)).toEqual([]);
-    const signed = accessWarnings({}, cdnOptions({ SIGNING_SECRET: SECRET }));
+    expect(accessWarnings(plain)).toEqual(['SIGNING_SECRET is not set: every file is served to anyone who knows its name']);
+    expect(accessWarnings(serveOptionsFromEnv({ SIGNING_SECRET: SECRET }).streaming)).toEqual([]);
+    const signed = accessWarnings(cdnOptions({ SIGNING_SECRET: SECRET }));
     expect(signed).toHaveLength(1);
-    expect(signed[0]).toMatch(/^CDN_MODE: this function checks no signed link .* AWS_IAM/);
-    const open = accessWarnings({ RANGE_WINDOWS: 'proven' }, cdnOptions({ RANGE_WINDOWS: 'proven' }));
-    expect(open.slice(1)).toEqual([
-      'SIGNING_SECRET is not set: every file is served through the distribution to anyone who knows its name',
-      'CDN_MODE: RANGE_WINDOWS=proven is ignored; windows are off behind CloudFront',
-    ]);
+    expect(signed[0]).toMatch(/^CDN_MODE: this function checks no signed link; .* AWS_IAM/);
+    const open = accessWarnings(cdnOptions({ RANGE_WINDOWS: 'proven' }));
+    expect(open.slice(1)).toEqual(['SIGNING_SECRET is not set: every file is served through the distribution to anyone who knows its name']);
   });
 
   it('serves an unsigned request when links are signed (the edge checked it), privately', async () => {
@@ -55,10 +52,26 @@ describe('CDN_MODE=true: the function behind CloudFront', () => {
     expect((await get(cdnOptions({ SIGNING_SECRET: SECRET }), {}, signedQuery(NAME, SECRET, 60))).status).toBe(200);
   });
 
-  it('gives a player the whole rest of the file: no window, no Vary by client', async () => {
+  it('gives a player the whole rest of the file on what CloudFront may keep: no window, no Vary by client', async () => {
     const res = await get(cdnOptions({}), { range: 'bytes=100-', 'sec-fetch-dest': 'video', 'user-agent': USER_AGENTS.chrome });
     expect([res.status, res.headers['content-range'], res.headers.vary]).toEqual([206, `bytes 100-9999/${DATA.length}`, undefined]);
     expect((await collect(res.body)).length).toBe(DATA.length - 100);
+  });
+
+  it('gives a player windows on requests the edge sent directly, which no cache keeps (Chromium seeks with If-Range)', async () => {
+    const player = { 'sec-fetch-dest': 'video', 'user-agent': USER_AGENTS.chrome };
+    const direct = { [DIRECT_HEADER]: encodeDirect((name) => ({ range: 'bytes=100-', 'if-range': '"mem-10000"' })[name]) };
+    const windowed = await get(cdnOptions({}), { ...player, ...direct });
+    expect([windowed.status, windowed.headers['content-range'], windowed.headers['cache-control']]).toEqual([206, `bytes 100-1099/${DATA.length}`, 'no-store']);
+    expect((await collect(windowed.body)).length).toBe(1000);
+    // Any other client sent directly gets the whole range, as without the CDN.
+    const other = await get(cdnOptions({}), { 'user-agent': USER_AGENTS.curl, ...direct });
+    expect([other.status, other.headers['content-range']]).toEqual([206, `bytes 100-9999/${DATA.length}`]);
+    await collect(other.body);
+    // RANGE_WINDOWS=off holds there too.
+    const off = await get(cdnOptions({ RANGE_WINDOWS: 'off' }), { ...player, ...direct });
+    expect(off.headers['content-range']).toBe(`bytes 100-9999/${DATA.length}`);
+    await collect(off.body);
   });
 
   it('gives every answer the Cache-Control of core/cdn.ts', async () => {
