@@ -6,6 +6,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { MESSAGES } from '../../core/plan';
@@ -58,8 +59,15 @@ let fnCounter: S3Proxy;
 let work: string;
 let longMp4: Buffer;
 const stops: Array<() => Promise<unknown>> = [];
+/**
+ * Not in npm test's Node.js 22 run through aws-lambda-ric (LAMBDA_RUNTIME=ric): what this file
+ * proves is the edge and the cache in front of the function; the function's answers under that
+ * runtime are the rest of the http project's concern, and CI time is better spent there.
+ */
+const UNDER_RIC = process.env.LAMBDA_RUNTIME === 'ric';
 
 beforeAll(async () => {
+  if (UNDER_RIC) return;
   const backend = inject('backends').find((b) => b.s3 !== undefined);
   const s3 = backend?.s3;
   if (backend === undefined || s3 === undefined) throw new Error('the global setup has no S3 backend');
@@ -152,6 +160,27 @@ async function originCounts(): Promise<{ s3: number; fn: number }> {
   return { s3: (await seen(s3Counter)).length, fn: (await seen(fnCounter)).length };
 }
 
+/**
+ * nginx's access log once it has a line for every request the edge passed on: nginx writes the
+ * line as a request ends, which may be just after the viewer has the last byte.
+ */
+async function settledAccessLog(): Promise<string[]> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const lines = await standIn.nginx.accessLog();
+    const { toBytes, toFn } = standIn.counts();
+    if (lines.length >= toBytes + toFn) return lines;
+    if (Date.now() > deadline) throw new Error(`nginx logged ${lines.length} requests of the ${toBytes + toFn} the edge passed on`);
+    await sleep(50);
+  }
+}
+
+/** Body bytes each origin has sent so far (what the counting proxies forwarded). */
+async function bytesSent(): Promise<{ s3: number; fn: number }> {
+  const of = async (proxy: S3Proxy) => ((await (await fetch(`${proxy.adminUrl}/connections`)).json()) as { bytesOut: number }).bytesOut;
+  return { s3: await of(s3Counter), fn: await of(fnCounter) };
+}
+
 async function requestsFor(proxy: S3Proxy, name: string): Promise<SeenRequest[]> {
   return (await seen(proxy)).filter((r) => r.path.endsWith(`/${name}`));
 }
@@ -211,335 +240,344 @@ function expectRange(got: Got, data: Buffer, c: RangeCase): void {
 
 // ---- the tests -------------------------------------------------------------------------------
 
-describe('CDN mode through a caching proxy: the edge functions before and after nginx with slices, S3 failing over to the function', () => {
-  it('serves random open, closed and suffix ranges of a 7-slice file byte for byte, and curl -C - resumes it', async () => {
-    const { name, data } = FILES.ranges;
-    const cases = rangeCases(data.length, 36, 20_261_201);
-    const etags = new Set<string>();
-    for (const c of cases) {
-      const got = await get(link(name), { range: c.header });
-      expectRange(got, data, c);
-      etags.add(String(got.headers.etag));
-    }
-    // Every slice of the file came from one object: one validator for all the answers.
-    expect(etags.size).toBe(1);
-    const whole = await get(link(name));
-    expect(whole.status).toBe(200);
-    expect(whole.body.equals(data)).toBe(true);
-    expect(whole.headers['content-type']).toBe('video/mp4');
-    expect(whole.headers.etag).toBe([...etags][0]);
-
-    // A name with reserved and non-ASCII characters reaches S3 as the right key, and back.
-    const odd = await get(link(FILES.odd.name), { range: `bytes=${SLICE - 10}-` });
-    expectRange(odd, FILES.odd.data, { header: '', start: SLICE - 10, end: FILES.odd.data.length - 1 });
-
-    const curl = requireTool('/usr/bin/curl', 'curl');
-    const partial = join(work, 'resume.mp4');
-    await writeFile(partial, data.subarray(0, 2_500_000));
-    const { stdout } = await run(curl, ['-sS', '-C', '-', '-o', partial, '-w', '%{http_code}', `${standIn.url}${link(name)}`]);
-    expect(stdout).toBe('206');
-    expect((await readFile(partial)).equals(data)).toBe(true);
-    expect(standIn.counts().functionErrors).toEqual([]);
-  });
-
-  it('serves a second viewer from the cache: neither S3 nor the function is asked again', async () => {
-    const { name, data } = FILES.viewers;
-    const size = data.length;
-    const lastSlice = Math.floor((size - 1) / SLICE);
-    const cases = rangeCases(size, 12, 7);
-    const curl = requireTool('/usr/bin/curl', 'curl');
-    // One viewer's visit: a HEAD, ranges, the whole file, a resume, and a file that is not there.
-    const visit = async (ttl: number) => {
-      const l = (n: string) => link(n, ttl);
-      const head = await get(l(name), {}, 'HEAD');
-      expect(head.status).toBe(200);
-      expect(head.headers['content-length']).toBe(String(size));
-      for (const c of cases) expectRange(await get(l(name), { range: c.header }), data, c);
-      const whole = await get(l(name));
+describe.skipIf(UNDER_RIC)(
+  'CDN mode through a caching proxy: the edge functions before and after nginx with slices, S3 failing over to the function',
+  () => {
+    it('serves random open, closed and suffix ranges of a 7-slice file byte for byte, and curl -C - resumes it', async () => {
+      const { name, data } = FILES.ranges;
+      const cases = rangeCases(data.length, 36, 20_261_201);
+      const etags = new Set<string>();
+      for (const c of cases) {
+        const got = await get(link(name), { range: c.header });
+        expectRange(got, data, c);
+        etags.add(String(got.headers.etag));
+      }
+      // Every slice of the file came from one object: one validator for all the answers.
+      expect(etags.size).toBe(1);
+      const whole = await get(link(name));
+      expect(whole.status).toBe(200);
       expect(whole.body.equals(data)).toBe(true);
-      const partial = join(work, `viewer-${ttl}.mp4`);
-      await writeFile(partial, data.subarray(0, 3_000_000));
-      await run(curl, ['-sS', '-C', '-', '-o', partial, `${standIn.url}${l(name)}`]);
+      expect(whole.headers['content-type']).toBe('video/mp4');
+      expect(whole.headers.etag).toBe([...etags][0]);
+
+      // A name with reserved and non-ASCII characters reaches S3 as the right key, and back.
+      const odd = await get(link(FILES.odd.name), { range: `bytes=${SLICE - 10}-` });
+      expectRange(odd, FILES.odd.data, { header: '', start: SLICE - 10, end: FILES.odd.data.length - 1 });
+
+      const curl = requireTool('/usr/bin/curl', 'curl');
+      const partial = join(work, 'resume.mp4');
+      await writeFile(partial, data.subarray(0, 2_500_000));
+      const { stdout } = await run(curl, ['-sS', '-C', '-', '-o', partial, '-w', '%{http_code}', `${standIn.url}${link(name)}`]);
+      expect(stdout).toBe('206');
       expect((await readFile(partial)).equals(data)).toBe(true);
-      const missing = await get(l(MISSING));
-      expect(missing.status).toBe(404);
-      expect(JSON.parse(missing.body.toString())).toEqual({ detail: MESSAGES.notFound });
-    };
-
-    const before = await originCounts();
-    await visit(600);
-    const first = await originCounts();
-    // What a cache of slices must have asked S3 for, each slice once: the slices each request
-    // spans; a suffix range also costs slice 0 (nginx's slice module starts a suffix there);
-    // a HEAD or a whole GET costs slice 0 and, for the GET, the rest.
-    const slices = new Set<number>([0]);
-    const span = (start: number, end: number) => {
-      for (let s = Math.floor(start / SLICE); s <= Math.floor(end / SLICE); s += 1) slices.add(s);
-    };
-    for (const c of cases) span(c.start, c.end);
-    span(0, size - 1);
-    span(3_000_000, size - 1);
-    expect(slices.size).toBe(lastSlice + 1);
-    const s3First = await requestsFor(s3Counter, name);
-    expect(s3First.map((r) => r.range).sort()).toEqual([...slices].map((s) => `bytes=${s * SLICE}-${s * SLICE + SLICE - 1}`).sort());
-    // Plus the missing file: once at S3 (no such key), once at the function (the JSON 404).
-    expect(first.s3 - before.s3).toBe(slices.size + 1);
-    expect(first.fn - before.fn).toBe(1);
-
-    // Another viewer, with a link of its own (another expiry, another signature): the same keys.
-    await visit(900);
-    const second = await originCounts();
-    console.info(
-      `cdn stand-in, ${Math.ceil(size / SLICE)} slices: first viewer S3 ${first.s3 - before.s3}, function ${first.fn - before.fn}; second viewer S3 ${second.s3 - first.s3}, function ${second.fn - first.fn}`,
-    );
-    expect(second).toEqual(first);
-  });
-
-  it('never joins slices of two versions of a file: a viewer gets the old bytes, the new bytes, or a cut answer', async () => {
-    const { name } = FILES.versions;
-    const old = FILES.versions.data;
-    const size = old.length;
-    // The first viewer leaves slices 0 and 1 of the old version in the cache.
-    const early = await get(link(name), { range: `bytes=0-${2 * SLICE - 1}` });
-    expectRange(early, old, { header: '', start: 0, end: 2 * SLICE - 1 });
-    const oldTag = String(early.headers.etag);
-
-    // The object is replaced under the same name (the contract says it never is; this is the safety net).
-    const fresh = randomBytes(size);
-    const backend = inject('backends').find((b) => b.s3 !== undefined);
-    if (backend?.s3 === undefined) throw new Error('no S3 backend');
-    const client = s3ClientFor(backend.s3);
-    await client.send(new PutObjectCommand({ Bucket: backend.s3.bucket, Key: PREFIX + name, Body: fresh }));
-    client.destroy();
-
-    const versionOf = (got: Got, start: number) => {
-      const oldPart = old.subarray(start, start + got.body.length);
-      const newPart = fresh.subarray(start, start + got.body.length);
-      return { old: got.body.equals(oldPart), new: got.body.equals(newPart) };
-    };
-
-    // Cached slices: the old bytes, with the old validator.
-    const cached = await get(link(name), { range: `bytes=100-${SLICE + 100}` });
-    expectRange(cached, old, { header: '', start: 100, end: SLICE + 100 });
-    expect(cached.headers.etag).toBe(oldTag);
-    // Slices never cached: the new bytes, with the new validator.
-    const uncached = await get(link(name), { range: `bytes=${3 * SLICE + 5}-${4 * SLICE + 5}` });
-    expectRange(uncached, fresh, { header: '', start: 3 * SLICE + 5, end: 4 * SLICE + 5 });
-    expect(uncached.headers.etag).not.toBe(oldTag);
-    const newTag = String(uncached.headers.etag);
-
-    // Across the two: nginx finds slice 2 with another ETag than slice 1 and cuts the answer.
-    // What arrived is old bytes only, and the viewer can tell the answer is incomplete.
-    for (const [start, header] of [
-      [0, undefined],
-      [SLICE + 7, `bytes=${SLICE + 7}-${3 * SLICE}`],
-    ] as const) {
-      const got = await get(link(name), header === undefined ? {} : { range: header });
-      expect(got.complete, `${header ?? 'whole'} must not arrive complete`).toBe(false);
-      expect(got.headers.etag).toBe(oldTag);
-      expect(got.body.length).toBeLessThan(2 * SLICE);
-      expect(versionOf(got, start).old, `${header ?? 'whole'}: what arrived is old bytes`).toBe(true);
-    }
-    // A range that starts in a slice of the new version is new throughout (slice 2 is then cached as new).
-    const later = await get(link(name), { range: `bytes=${2 * SLICE + 1}-` });
-    expectRange(later, fresh, { header: '', start: 2 * SLICE + 1, end: size - 1 });
-    expect(later.headers.etag).toBe(newTag);
-    // A client that resumes with If-Range (Chromium does) goes to the function, which compares
-    // with the stored object: the old validator gets the whole new file, never a mix.
-    const resumed = await get(link(name), { range: `bytes=${SLICE}-`, 'if-range': oldTag });
-    expect(resumed.status).toBe(200);
-    expect(resumed.body.equals(fresh)).toBe(true);
-    expect(resumed.headers['cache-control']).toBe('no-store');
-  });
-
-  it('refuses forged and expired links at the edge, before the cache: no origin request, even for a cached file', async () => {
-    const { name, data } = FILES.refused;
-    // Cached first, so that a refusal cannot be a miss the origins refused.
-    expectRange(await get(link(name), { range: 'bytes=0-99' }), data, { header: '', start: 0, end: 99 });
-    const valid = link(name);
-    const expires = /expires=(\d+)/.exec(valid)?.[1] ?? '';
-    const signature = /signature=([^&]+)/.exec(valid)?.[1] ?? '';
-    const forged = `${signature.slice(0, -1)}${signature.endsWith('A') ? 'B' : 'A'}`;
-    const path = `/api/stream/${encodeURIComponent(name)}`;
-    const refused: Array<[string, string, Record<string, string>]> = [
-      ['forged', `${path}?expires=${expires}&signature=${forged}`, { range: 'bytes=0-99' }],
-      ['expired', link(name, -60), { range: 'bytes=0-99' }],
-      ['unsigned', path, {}],
-      ['another file\u2019s signature', `${path}?${/\?(.*)$/.exec(link(FILES.contract.name))?.[1] ?? ''}`, {}],
-      ['a later expiry than signed', `${path}?expires=${Number(expires) + 3600}&signature=${signature}`, {}],
-      // Would go to the function directly (several ranges, If-Range): refused before that too.
-      ['forged, several ranges', `${path}?expires=${expires}&signature=${forged}`, { range: 'bytes=0-1,5-6' }],
-      ['forged, If-Range', `${path}?expires=${expires}&signature=${forged}`, { range: 'bytes=0-1', 'if-range': '"x"' }],
-    ];
-    const before = { origins: await originCounts(), edge: standIn.counts(), nginx: (await standIn.nginx.accessLog()).length };
-    for (const [label, target, headers] of refused) {
-      for (const method of ['GET', 'HEAD']) {
-        const got = await get(target, { ...headers, origin: ORIGIN }, method);
-        expect(got.status, label).toBe(403);
-        expect(got.headers['content-type'], label).toBe('application/json');
-        expect(got.headers['cache-control'], label).toBe('no-store');
-        expect(got.headers['access-control-allow-origin'], label).toBe(ORIGIN);
-        if (method === 'GET') expect(JSON.parse(got.body.toString()), label).toEqual({ detail: MESSAGES.badSignature });
-      }
-    }
-    const after = { origins: await originCounts(), edge: standIn.counts(), nginx: (await standIn.nginx.accessLog()).length };
-    expect(after.origins).toEqual(before.origins);
-    expect(after.nginx).toBe(before.nginx);
-    expect(after.edge.toBytes + after.edge.toFn).toBe(before.edge.toBytes + before.edge.toFn);
-    expect(after.edge.generated - before.edge.generated).toBe(refused.length * 2);
-    // The valid link still gets the cached bytes, from the cache.
-    const ok = await get(valid, { range: 'bytes=0-99' });
-    expectRange(ok, data, { header: '', start: 0, end: 99 });
-    expect(ok.headers['x-cache']).toBe('Hit from stand-in');
-    expect(await originCounts()).toEqual(before.origins);
-  });
-
-  it('plays and seeks a 19 MB MP4 in Chromium through the stand-in, the second viewer from the cache', async () => {
-    let engine: Engine | undefined;
-    try {
-      engine = await launchEngine('chromium');
-      const plan = { seeks: [30, 55, 5], toEnd: false, rate: 1, stallMs: 8_000, stepMs: 30_000 };
-      const figures: string[] = [];
-      let firstS3 = 0;
-      for (const viewer of [1, 2]) {
-        const before = {
-          s3: await requestsFor(s3Counter, LONG_MP4_NAME),
-          fn: await requestsFor(fnCounter, LONG_MP4_NAME),
-          edge: standIn.counts().forwarded.length,
-        };
-        // A page of the distribution's own origin (its 404 JSON is as good as any), a link per viewer.
-        const report = await engine.run(
-          `${standIn.url}/`,
-          playAndSeek,
-          { ...plan, src: `${standIn.url}${link(LONG_MP4_NAME, 600 + viewer)}` },
-          150_000,
-        );
-        const after = { s3: await requestsFor(s3Counter, LONG_MP4_NAME), fn: await requestsFor(fnCounter, LONG_MP4_NAME) };
-        expect(report.error, report.events.join('\n')).toBeNull();
-        expect(report.started, report.events.join('\n')).toBe(true);
-        expect(
-          report.seeks.map((s) => s.reached !== null),
-          report.events.join('\n'),
-        ).toEqual([true, true, true]);
-        const s3 = after.s3.length - before.s3.length;
-        const passed = standIn.counts().forwarded.slice(before.edge);
-        const fnCount = after.fn.length - before.fn.length;
-        // Chromium's closed ranges come with If-Range: only the function answers those, uncached.
-        const direct = passed.filter((f) => f.origin === 'fn');
-        expect(fnCount).toBe(direct.length);
-        expect(direct.every((f) => /if-range=/.test(f.direct ?? ''))).toBe(true);
-        figures.push(
-          `viewer ${viewer}: ${passed.length} requests, S3 ${s3}, function ${fnCount} (${direct.map((f) => decodeURIComponent(f.direct ?? '')).join('; ')})`,
-        );
-        if (viewer === 1) firstS3 = s3;
-        // The index is at the end and a seek goes past half: slices from both ends came from S3.
-        if (viewer === 1)
-          expect(after.s3.some((r) => Number(/^bytes=(\d+)-/.exec(r.range ?? '')?.[1]) >= longMp4.length - SLICE * 2)).toBe(true);
-        else expect(s3).toBeLessThan(firstS3);
-      }
-      console.info(`cdn stand-in, Chromium on ${Math.ceil(longMp4.length / SLICE)} slices: ${figures.join('; ')}`);
-    } finally {
-      await engine?.close();
-    }
-    expect(standIn.counts().functionErrors).toEqual([]);
-  });
-
-  describe('the contract through failover and at viewer response', () => {
-    it('a missing file: the function\u2019s JSON 404 through failover, kept cdnErrorMaxAge', async () => {
-      const name = 'Stand_In_Gone__12345678-9abc-4def-8012-3456789abcde.mp4';
-      const before = await originCounts();
-      const got = await get(link(name), { range: 'bytes=0-99' });
-      expect(got.status).toBe(404);
-      expect(got.headers['content-type']).toBe('application/json');
-      expect(got.headers['cache-control']).toBe(`max-age=${ERROR_MAX_AGE}`);
-      expect(JSON.parse(got.body.toString())).toEqual({ detail: MESSAGES.notFound });
-      expect(await originCounts()).toEqual({ s3: before.s3 + 1, fn: before.fn + 1 });
-      expect((await get(link(name))).status).toBe(404);
-      expect(await originCounts()).toEqual({ s3: before.s3 + 1, fn: before.fn + 1 });
+      expect(standIn.counts().functionErrors).toEqual([]);
     });
 
-    it('416: the function\u2019s JSON, never stored; a valid range of the same file works after it', async () => {
-      const { name, data } = FILES.contract;
+    it('serves a second viewer from the cache: neither S3 nor the function is asked again', async () => {
+      const { name, data } = FILES.viewers;
       const size = data.length;
-      const expect416 = (got: Got) => {
-        expect(got.status).toBe(416);
-        expect(got.headers['content-range']).toBe(`bytes */${size}`);
-        expect(got.headers['cache-control']).toBe('no-store');
-        expect(JSON.parse(got.body.toString())).toEqual({ detail: MESSAGES.unsatisfiable });
+      const lastSlice = Math.floor((size - 1) / SLICE);
+      const cases = rangeCases(size, 12, 7);
+      const curl = requireTool('/usr/bin/curl', 'curl');
+      // One viewer's visit: a HEAD, ranges, the whole file, a resume, and a file that is not there.
+      const visit = async (ttl: number) => {
+        const l = (n: string) => link(n, ttl);
+        const head = await get(l(name), {}, 'HEAD');
+        expect(head.status).toBe(200);
+        expect(head.headers['content-length']).toBe(String(size));
+        for (const c of cases) expectRange(await get(l(name), { range: c.header }), data, c);
+        const whole = await get(l(name));
+        expect(whole.body.equals(data)).toBe(true);
+        const partial = join(work, `viewer-${ttl}.mp4`);
+        await writeFile(partial, data.subarray(0, 3_000_000));
+        await run(curl, ['-sS', '-C', '-', '-o', partial, `${standIn.url}${l(name)}`]);
+        expect((await readFile(partial)).equals(data)).toBe(true);
+        const missing = await get(l(MISSING));
+        expect(missing.status).toBe(404);
+        expect(JSON.parse(missing.body.toString())).toEqual({ detail: MESSAGES.notFound });
       };
-      const past = `bytes=${size + 3 * SLICE}-`;
+
       const before = await originCounts();
-      // Past the last slice: S3 answers 416, and the function the contract's.
-      expect416(await get(link(name), { range: past }));
-      expect416(await get(link(name), { range: past }));
-      const afterTwo = await originCounts();
-      expect(afterTwo.fn - before.fn).toBe(2);
-      expect(afterTwo.s3 - before.s3).toBe(2);
-      // A valid range of the same name after it: the bytes, not a kept 416.
-      expectRange(await get(link(name), { range: `bytes=${size - 10}-` }), data, { header: '', start: size - 10, end: size - 1 });
-      // A start past the end inside the last slice, which the cache now holds: nginx's own 416
-      // fails over too, and the function answers it (S3 is not asked again).
-      const beforeInside = await originCounts();
-      expect416(await get(link(name), { range: `bytes=${size + 1}-` }));
-      expect(await originCounts()).toEqual({ s3: beforeInside.s3, fn: beforeInside.fn + 1 });
+      await visit(600);
+      const first = await originCounts();
+      // What a cache of slices must have asked S3 for, each slice once: the slices each request
+      // spans; a suffix range also costs slice 0 (nginx's slice module starts a suffix there);
+      // a HEAD or a whole GET costs slice 0 and, for the GET, the rest.
+      const slices = new Set<number>([0]);
+      const span = (start: number, end: number) => {
+        for (let s = Math.floor(start / SLICE); s <= Math.floor(end / SLICE); s += 1) slices.add(s);
+      };
+      for (const c of cases) span(c.start, c.end);
+      span(0, size - 1);
+      span(3_000_000, size - 1);
+      expect(slices.size).toBe(lastSlice + 1);
+      const s3First = await requestsFor(s3Counter, name);
+      expect(s3First.map((r) => r.range).sort()).toEqual([...slices].map((s) => `bytes=${s * SLICE}-${s * SLICE + SLICE - 1}`).sort());
+      // Plus the missing file: once at S3 (no such key), once at the function (the JSON 404).
+      expect(first.s3 - before.s3).toBe(slices.size + 1);
+      expect(first.fn - before.fn).toBe(1);
+
+      // Another viewer, with a link of its own (another expiry, another signature): the same keys.
+      await visit(900);
+      const second = await originCounts();
+      console.info(
+        `cdn stand-in, ${Math.ceil(size / SLICE)} slices: first viewer S3 ${first.s3 - before.s3}, function ${first.fn - before.fn}; second viewer S3 ${second.s3 - first.s3}, function ${second.fn - first.fn}`,
+      );
+      expect(second).toEqual(first);
     });
 
-    it('an empty file: S3 refuses its first slice, the function sends it', async () => {
-      const got = await get(link(FILES.empty.name));
-      expect(got.status).toBe(200);
-      expect(got.headers['content-length']).toBe('0');
-      expect(got.headers['content-type']).toBe('video/mp4');
-    });
+    it('never joins slices of two versions of a file: a viewer gets the old bytes, the new bytes, or a cut answer', async () => {
+      const { name } = FILES.versions;
+      const old = FILES.versions.data;
+      const size = old.length;
+      // The first viewer leaves slices 0 and 1 of the old version in the cache.
+      const early = await get(link(name), { range: `bytes=0-${2 * SLICE - 1}` });
+      expectRange(early, old, { header: '', start: 0, end: 2 * SLICE - 1 });
+      const oldTag = String(early.headers.etag);
 
-    it('requests only the function answers go to it directly, and are never stored', async () => {
-      const { name, data } = FILES.contract;
-      const before = await originCounts();
-      for (let i = 0; i < 2; i += 1) {
-        const got = await get(link(name), { range: 'bytes=0-1,5-6' });
-        expect(got.status).toBe(206);
-        expect(String(got.headers['content-type'])).toMatch(/^multipart\/byteranges; boundary=/);
-        expect(got.headers['cache-control']).toBe('no-store');
-        expect(got.body.includes(data.subarray(5, 7))).toBe(true);
+      // The object is replaced under the same name (the contract says it never is; this is the safety net).
+      const fresh = randomBytes(size);
+      const backend = inject('backends').find((b) => b.s3 !== undefined);
+      if (backend?.s3 === undefined) throw new Error('no S3 backend');
+      const client = s3ClientFor(backend.s3);
+      await client.send(new PutObjectCommand({ Bucket: backend.s3.bucket, Key: PREFIX + name, Body: fresh }));
+      client.destroy();
+
+      const versionOf = (got: Got, start: number) => {
+        const oldPart = old.subarray(start, start + got.body.length);
+        const newPart = fresh.subarray(start, start + got.body.length);
+        return { old: got.body.equals(oldPart), new: got.body.equals(newPart) };
+      };
+
+      // Across the two: nginx finds slice 2 with another ETag than slice 1 and cuts the answer.
+      // What arrived is old bytes only, and the viewer can tell the answer is incomplete.
+      for (const [start, header] of [
+        [0, undefined],
+        [SLICE + 7, `bytes=${SLICE + 7}-${3 * SLICE}`],
+      ] as const) {
+        const got = await get(link(name), header === undefined ? {} : { range: header });
+        expect(got.complete, `${header ?? 'whole'} must not arrive complete`).toBe(false);
+        expect(got.headers.etag).toBe(oldTag);
+        expect(got.body.length).toBeLessThan(2 * SLICE);
+        expect(versionOf(got, start).old, `${header ?? 'whole'}: what arrived is old bytes`).toBe(true);
       }
-      expect(await originCounts()).toEqual({ s3: before.s3, fn: before.fn + 2 });
+      // Cached slices: the old bytes, with the old validator.
+      const cached = await get(link(name), { range: `bytes=100-${SLICE + 100}` });
+      expectRange(cached, old, { header: '', start: 100, end: SLICE + 100 });
+      expect(cached.headers.etag).toBe(oldTag);
+      // Slices never cached: the new bytes, with the new validator.
+      const uncached = await get(link(name), { range: `bytes=${3 * SLICE + 5}-${4 * SLICE + 5}` });
+      expectRange(uncached, fresh, { header: '', start: 3 * SLICE + 5, end: 4 * SLICE + 5 });
+      expect(uncached.headers.etag).not.toBe(oldTag);
+      const newTag = String(uncached.headers.etag);
+
+      // A range that starts in a slice of the new version is new throughout (slice 2 is then cached as new).
+      const later = await get(link(name), { range: `bytes=${2 * SLICE + 1}-` });
+      expectRange(later, fresh, { header: '', start: 2 * SLICE + 1, end: size - 1 });
+      expect(later.headers.etag).toBe(newTag);
+      // A client that resumes with If-Range (Chromium does) goes to the function, which compares
+      // with the stored object: the old validator gets the whole new file, never a mix.
+      const resumed = await get(link(name), { range: `bytes=${SLICE}-`, 'if-range': oldTag });
+      expect(resumed.status).toBe(200);
+      expect(resumed.body.equals(fresh)).toBe(true);
+      expect(resumed.headers['cache-control']).toBe('no-store');
     });
 
-    it('?download=1 and CORS are added at viewer response, per viewer, to cached bytes: as the function gives them', async () => {
-      const { name } = FILES.odd;
-      const compared = [
-        'status',
-        'content-type',
-        'content-range',
-        'content-disposition',
-        'x-content-type-options',
-        'accept-ranges',
-        'cache-control',
-        'access-control-allow-origin',
-        'access-control-expose-headers',
-        'vary',
+    it('refuses forged and expired links at the edge, before the cache: no origin request, even for a cached file', async () => {
+      const { name, data } = FILES.refused;
+      // Cached first, so that a refusal cannot be a miss the origins refused.
+      expectRange(await get(link(name), { range: 'bytes=0-99' }), data, { header: '', start: 0, end: 99 });
+      const valid = link(name);
+      const expires = /expires=(\d+)/.exec(valid)?.[1] ?? '';
+      const signature = /signature=([^&]+)/.exec(valid)?.[1] ?? '';
+      const forged = `${signature.slice(0, -1)}${signature.endsWith('A') ? 'B' : 'A'}`;
+      const path = `/api/stream/${encodeURIComponent(name)}`;
+      const refused: Array<[string, string, Record<string, string>]> = [
+        ['forged', `${path}?expires=${expires}&signature=${forged}`, { range: 'bytes=0-99' }],
+        ['expired', link(name, -60), { range: 'bytes=0-99' }],
+        ['unsigned', path, {}],
+        ['another file\u2019s signature', `${path}?${/\?(.*)$/.exec(link(FILES.contract.name))?.[1] ?? ''}`, {}],
+        ['a later expiry than signed', `${path}?expires=${Number(expires) + 3600}&signature=${signature}`, {}],
+        // Would go to the function directly (several ranges, If-Range): refused before that too.
+        ['forged, several ranges', `${path}?expires=${expires}&signature=${forged}`, { range: 'bytes=0-1,5-6' }],
+        ['forged, If-Range', `${path}?expires=${expires}&signature=${forged}`, { range: 'bytes=0-1', 'if-range': '"x"' }],
       ];
-      const view = (got: Got) =>
-        Object.fromEntries(
-          compared
-            .map((field) => [field, field === 'status' ? String(got.status) : got.headers[field]])
-            .filter(([, value]) => value !== undefined),
-        );
-      expect((await get(link(name), { range: 'bytes=0-0' })).status).toBe(206);
-      const before = await originCounts();
-      for (const origin of [ORIGIN, 'https://elsewhere.example', undefined]) {
-        for (const download of ['&download=1', '']) {
-          const headers: Record<string, string> = { range: 'bytes=10-20', ...(origin === undefined ? {} : { origin }) };
-          const viaCdn = await get(link(name, 600, download), headers);
-          // The function itself (CDN_MODE: it checks no link), for the same request.
-          const viaFunction = await get(`/api/stream/${encodeURIComponent(name)}?x=1${download}`, headers, 'GET', fn.url);
-          expect(view(viaCdn), `${origin} ${download}`).toEqual(view(viaFunction));
-          if (download !== '') expect(viaCdn.headers['content-disposition']).toMatch(/^attachment; filename="/);
-          if (origin === ORIGIN) expect(viaCdn.headers['access-control-allow-origin']).toBe(ORIGIN);
-          else expect(viaCdn.headers['access-control-allow-origin']).toBeUndefined();
+      const before = { origins: await originCounts(), edge: standIn.counts(), nginx: (await settledAccessLog()).length };
+      for (const [label, target, headers] of refused) {
+        for (const method of ['GET', 'HEAD']) {
+          const got = await get(target, { ...headers, origin: ORIGIN }, method);
+          expect(got.status, label).toBe(403);
+          expect(got.headers['content-type'], label).toBe('application/json');
+          expect(got.headers['cache-control'], label).toBe('no-store');
+          expect(got.headers['access-control-allow-origin'], label).toBe(ORIGIN);
+          if (method === 'GET') expect(JSON.parse(got.body.toString()), label).toEqual({ detail: MESSAGES.badSignature });
         }
       }
-      // All six from one cached slice: S3 was not asked.
-      expect((await originCounts()).s3).toBe(before.s3);
+      const after = { origins: await originCounts(), edge: standIn.counts(), nginx: (await settledAccessLog()).length };
+      expect(after.origins).toEqual(before.origins);
+      expect(after.nginx).toBe(before.nginx);
+      expect(after.edge.toBytes + after.edge.toFn).toBe(before.edge.toBytes + before.edge.toFn);
+      expect(after.edge.generated - before.edge.generated).toBe(refused.length * 2);
+      // The valid link still gets the cached bytes, from the cache.
+      const ok = await get(valid, { range: 'bytes=0-99' });
+      expectRange(ok, data, { header: '', start: 0, end: 99 });
+      expect(ok.headers['x-cache']).toBe('Hit from stand-in');
+      expect(await originCounts()).toEqual(before.origins);
     });
-  });
-});
+
+    it('plays and seeks a 19 MB MP4 in Chromium through the stand-in, the second viewer from the cache', async () => {
+      let engine: Engine | undefined;
+      try {
+        engine = await launchEngine('chromium');
+        const plan = { seeks: [30, 55, 5], toEnd: false, rate: 1, stallMs: 8_000, stepMs: 30_000 };
+        const figures: string[] = [];
+        const fromS3: string[][] = [];
+        for (const viewer of [1, 2]) {
+          const before = {
+            s3: await requestsFor(s3Counter, LONG_MP4_NAME),
+            fn: await requestsFor(fnCounter, LONG_MP4_NAME),
+            edge: standIn.counts().forwarded.length,
+            bytes: await bytesSent(),
+          };
+          // A page of the distribution's own origin (its 404 JSON is as good as any), a link per viewer.
+          const src = `${standIn.url}${link(LONG_MP4_NAME, 600 + viewer)}`;
+          // As engines.test.ts bounds a run: each step, and the launch and the page around them.
+          const report = await engine.run(`${standIn.url}/`, playAndSeek, { ...plan, src }, plan.stepMs * (plan.seeks.length + 2) + 10_000);
+          const events = report.events.join('\n');
+          expect(report.error, events).toBeNull();
+          expect(report.started, events).toBe(true);
+          expect(
+            report.seeks.map((s) => s.reached !== null),
+            events,
+          ).toEqual([true, true, true]);
+          const after = {
+            s3: await requestsFor(s3Counter, LONG_MP4_NAME),
+            fn: await requestsFor(fnCounter, LONG_MP4_NAME),
+            bytes: await bytesSent(),
+          };
+          const slices = after.s3.slice(before.s3.length).map((r) => r.range ?? 'whole');
+          fromS3.push(slices);
+          const passed = standIn.counts().forwarded.slice(before.edge);
+          // Chromium's closed ranges come with If-Range: only the function answers those, uncached.
+          const direct = passed.filter((f) => f.origin === 'fn');
+          expect(after.fn.length - before.fn.length).toBe(direct.length);
+          expect(direct.every((f) => /if-range=/.test(f.direct ?? ''))).toBe(true);
+          const asked = passed.map((f) => (f.origin === 'fn' ? `fn ${decodeURIComponent(f.direct ?? '')}` : `${f.range ?? 'no range'}`));
+          figures.push(
+            `viewer ${viewer}: ${asked.join(', ')}; S3 ${slices.length} slices (${((after.bytes.s3 - before.bytes.s3) / MiB).toFixed(1)} MiB), function ${direct.length} (${((after.bytes.fn - before.bytes.fn) / MiB).toFixed(1)} MiB)`,
+          );
+        }
+        // The second viewer never has S3 send a slice the first one had it send: those came from
+        // the cache (it may need slices the first viewer never reached).
+        const [first = [], second = []] = fromS3;
+        expect(first.length).toBeGreaterThan(0);
+        expect(second.filter((range) => first.includes(range))).toEqual([]);
+        // Every slice at most once over both viewers.
+        expect(new Set([...first, ...second]).size).toBe(first.length + second.length);
+        console.info(`cdn stand-in, Chromium on ${Math.ceil(longMp4.length / SLICE)} slices: ${figures.join('; ')}`);
+      } finally {
+        await engine?.close();
+      }
+      expect(standIn.counts().functionErrors).toEqual([]);
+    }, 400_000);
+
+    describe('the contract through failover and at viewer response', () => {
+      it('a missing file: the function\u2019s JSON 404 through failover, kept cdnErrorMaxAge', async () => {
+        const name = 'Stand_In_Gone__12345678-9abc-4def-8012-3456789abcde.mp4';
+        const before = await originCounts();
+        const got = await get(link(name), { range: 'bytes=0-99' });
+        expect(got.status).toBe(404);
+        expect(got.headers['content-type']).toBe('application/json');
+        expect(got.headers['cache-control']).toBe(`max-age=${ERROR_MAX_AGE}`);
+        expect(JSON.parse(got.body.toString())).toEqual({ detail: MESSAGES.notFound });
+        expect(await originCounts()).toEqual({ s3: before.s3 + 1, fn: before.fn + 1 });
+        expect((await get(link(name))).status).toBe(404);
+        expect(await originCounts()).toEqual({ s3: before.s3 + 1, fn: before.fn + 1 });
+      });
+
+      it('416: the function\u2019s JSON, never stored; a valid range of the same file works after it', async () => {
+        const { name, data } = FILES.contract;
+        const size = data.length;
+        const expect416 = (got: Got) => {
+          expect(got.status).toBe(416);
+          expect(got.headers['content-range']).toBe(`bytes */${size}`);
+          expect(got.headers['cache-control']).toBe('no-store');
+          expect(JSON.parse(got.body.toString())).toEqual({ detail: MESSAGES.unsatisfiable });
+        };
+        const past = `bytes=${size + 3 * SLICE}-`;
+        const before = await originCounts();
+        // Past the last slice: S3 answers 416, and the function the contract's.
+        expect416(await get(link(name), { range: past }));
+        expect416(await get(link(name), { range: past }));
+        const afterTwo = await originCounts();
+        expect(afterTwo.fn - before.fn).toBe(2);
+        expect(afterTwo.s3 - before.s3).toBe(2);
+        // A valid range of the same name after it: the bytes, not a kept 416.
+        expectRange(await get(link(name), { range: `bytes=${size - 10}-` }), data, { header: '', start: size - 10, end: size - 1 });
+        // A start past the end inside the last slice, which the cache now holds: nginx's own 416
+        // fails over too, and the function answers it (S3 is not asked again).
+        const beforeInside = await originCounts();
+        expect416(await get(link(name), { range: `bytes=${size + 1}-` }));
+        expect(await originCounts()).toEqual({ s3: beforeInside.s3, fn: beforeInside.fn + 1 });
+      });
+
+      it('an empty file: S3 refuses its first slice, the function sends it', async () => {
+        const got = await get(link(FILES.empty.name));
+        expect(got.status).toBe(200);
+        expect(got.headers['content-length']).toBe('0');
+        expect(got.headers['content-type']).toBe('video/mp4');
+      });
+
+      it('requests only the function answers go to it directly, and are never stored', async () => {
+        const { name, data } = FILES.contract;
+        const before = await originCounts();
+        for (let i = 0; i < 2; i += 1) {
+          const got = await get(link(name), { range: 'bytes=0-1,5-6' });
+          expect(got.status).toBe(206);
+          expect(String(got.headers['content-type'])).toMatch(/^multipart\/byteranges; boundary=/);
+          expect(got.headers['cache-control']).toBe('no-store');
+          expect(got.body.includes(data.subarray(5, 7))).toBe(true);
+        }
+        expect(await originCounts()).toEqual({ s3: before.s3, fn: before.fn + 2 });
+      });
+
+      it('?download=1 and CORS are added at viewer response, per viewer, to cached bytes: as the function gives them', async () => {
+        const { name } = FILES.odd;
+        const compared = [
+          'status',
+          'content-type',
+          'content-range',
+          'content-disposition',
+          'x-content-type-options',
+          'accept-ranges',
+          'cache-control',
+          'access-control-allow-origin',
+          'access-control-expose-headers',
+          'vary',
+        ];
+        const view = (got: Got) =>
+          Object.fromEntries(
+            compared
+              .map((field) => [field, field === 'status' ? String(got.status) : got.headers[field]])
+              .filter(([, value]) => value !== undefined),
+          );
+        expect((await get(link(name), { range: 'bytes=0-0' })).status).toBe(206);
+        const before = await originCounts();
+        for (const origin of [ORIGIN, 'https://elsewhere.example', undefined]) {
+          for (const download of ['&download=1', '']) {
+            const headers: Record<string, string> = { range: 'bytes=10-20', ...(origin === undefined ? {} : { origin }) };
+            const viaCdn = await get(link(name, 600, download), headers);
+            // The function itself (CDN_MODE: it checks no link), for the same request.
+            const viaFunction = await get(`/api/stream/${encodeURIComponent(name)}?x=1${download}`, headers, 'GET', fn.url);
+            expect(view(viaCdn), `${origin} ${download}`).toEqual(view(viaFunction));
+            if (download !== '') expect(viaCdn.headers['content-disposition']).toMatch(/^attachment; filename="/);
+            if (origin === ORIGIN) expect(viaCdn.headers['access-control-allow-origin']).toBe(ORIGIN);
+            else expect(viaCdn.headers['access-control-allow-origin']).toBeUndefined();
+          }
+        }
+        // All six from one cached slice: S3 was not asked.
+        expect((await originCounts()).s3).toBe(before.s3);
+      });
+    });
+  },
+);
