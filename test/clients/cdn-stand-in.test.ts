@@ -418,6 +418,12 @@ describe.skipIf(UNDER_RIC)(
       expect(after.nginx).toBe(before.nginx);
       expect(after.edge.toBytes + after.edge.toFn).toBe(before.edge.toBytes + before.edge.toFn);
       expect(after.edge.generated - before.edge.generated).toBe(refused.length * 2);
+      // A method the behaviour does not allow: CloudFront's own 403, before any function.
+      const post = await get(valid, {}, 'POST');
+      expect(post.status).toBe(403);
+      expect(post.headers['content-type']).toBe('text/html');
+      expect(standIn.counts().refusedMethods - before.edge.refusedMethods).toBe(1);
+      expect(standIn.counts().generated).toBe(after.edge.generated);
       // The valid link still gets the cached bytes, from the cache.
       const ok = await get(valid, { range: 'bytes=0-99' });
       expectRange(ok, data, { header: '', start: 0, end: 99 });

@@ -52,6 +52,8 @@ export interface CdnStandInOptions {
 export interface EdgeCounts {
   /** Viewer requests received. */
   readonly viewer: number;
+  /** Refused by CloudFront itself: a method the behaviour does not allow. */
+  readonly refusedMethods: number;
   /** Answered by the viewer-request function itself (refusals, preflights): nothing went further. */
   readonly generated: number;
   /** Passed to the cache for the origin group (S3, failover to the function). */
@@ -97,6 +99,8 @@ const HOP_BY_HOP = [
 ];
 /** nginx's cache status for a response, which the edge turns into X-Cache (a header no function may see). */
 const CACHE_STATUS_HEADER = 'x-stand-in-cache';
+/** The distribution's behaviour allows these (an origin group takes no others). */
+const ALLOWED_METHODS = ['GET', 'HEAD', 'OPTIONS'];
 /** The first path segment of a request to nginx: which origin (group) the edge chose. */
 const ROUTES = { bytes: '/bytes', fn: '/fn' } as const;
 
@@ -323,7 +327,15 @@ interface Edge {
 async function startEdge(code: EdgeFunctions, nginxSocket: string): Promise<Edge> {
   const viewerRequest = new CloudFrontFunction<CfRequest | CfResponse>(code.viewerRequest, 'viewer-request');
   const viewerResponse = new CloudFrontFunction<CfResponse>(code.viewerResponse, 'viewer-response');
-  const counts = { viewer: 0, generated: 0, toBytes: 0, toFn: 0, functionErrors: [] as string[], forwarded: [] as Forwarded[] };
+  const counts = {
+    viewer: 0,
+    refusedMethods: 0,
+    generated: 0,
+    toBytes: 0,
+    toFn: 0,
+    functionErrors: [] as string[],
+    forwarded: [] as Forwarded[],
+  };
   const failed = (res: ServerResponse, what: string, error: unknown) => {
     counts.functionErrors.push(`${what}: ${String(error)}`);
     // CloudFront's answer to a function that fails (execution or validation error).
@@ -333,6 +345,18 @@ async function startEdge(code: EdgeFunctions, nginxSocket: string): Promise<Edge
 
   const server = createServer((req, res) => {
     counts.viewer += 1;
+    if (!ALLOWED_METHODS.includes(req.method ?? '')) {
+      // The behaviour's AllowedMethods (stack/template.cjs): CloudFront itself answers the rest
+      // 403, before any function runs (README "CDN mode", "Other methods").
+      counts.refusedMethods += 1;
+      req.resume();
+      res
+        .writeHead(403, { 'content-type': 'text/html' })
+        .end(
+          '<html><body>403 ERROR: this distribution is not configured to allow the HTTP request method that was used for this request.</body></html>\n',
+        );
+      return;
+    }
     const rawUrl = req.url ?? '/';
     const at = rawUrl.indexOf('?');
     const input = {
@@ -398,7 +422,9 @@ async function startEdge(code: EdgeFunctions, nginxSocket: string): Promise<Edge
         const cacheStatus = answer.headers[CACHE_STATUS_HEADER];
         let out: OutgoingHttpHeaders;
         if (status < 400) {
-          // CloudFront runs no viewer-response function on answers of 400 and above.
+          // CloudFront runs no viewer-response function on answers of 400 and above. Whether its
+          // event carries the viewer's request or the forwarded one AWS does not say; the
+          // function gives the same headers for both (test/unit/edge.fuzz.test.ts).
           try {
             out = headersOf(
               viewerResponse.run(viewerResponseEvent(forwarded, { statusCode: status, headers: fields }), Date.now()).result.headers,
