@@ -243,6 +243,8 @@ http {
       # Request collapsing: one S3 request for a slice however many viewers ask at once.
       proxy_cache_lock on;
       proxy_cache_lock_timeout 30s;
+      # On two loaded cores a slice may take seconds: no second S3 request for it meanwhile.
+      proxy_cache_lock_age 30s;
       slice ${settings.sliceBytes};
       proxy_cache_key "$origin_uri|$http_x_stream_direct|$slice_range";
       proxy_set_header Range $slice_range;
