@@ -24,8 +24,8 @@ import { startNginx, type Nginx, type NginxPaths } from './nginx';
  * passed on. The function is reached as it is (serverless offline checks no IAM signature).
  *
  * The cache key is the distribution's: the path as the viewer-request function rewrote it and the
- * x-stream-direct header (plus, where nginx stores ranges as separate objects, the slice or the
- * range: see the configuration). Nothing of the query string: the signature never reaches it.
+ * x-stream-direct header (plus the slice, for S3's answers, which nginx keeps slice by slice: see
+ * the configuration). Nothing of the query string: the signature never reaches it.
  */
 export interface CdnStandInOptions {
   /** buildEdgeFunctions(settings)'s two code strings. */
