@@ -1,6 +1,6 @@
 /**
- * `npm run bench [-- --quick] [--only=inproc,s3,http,memory,coldstart] [--cpu-prof-dir=DIR]`: the performance
- * comparison of issue 6. --cpu-prof-dir writes V8 CPU profiles of the Node.js servers there (read
+ * `npm run bench [-- --quick] [--only=inproc,s3,coldstart,ric,http,memory] [--cpu-prof-dir=DIR]`: the performance
+ * comparison of issue 6. --cpu-prof-dir writes V8 CPU profiles of the Node.js servers (and of the ric group's runtime processes) there (read
  * them with bench/tools/cpu-top.ts); profile the in-process rows with `node --cpu-prof --import tsx bench/run.ts --only=inproc`.
  * Every figure is measured against peers in the same run, in alternating rounds; see "Performance"
  * in the README.
@@ -13,6 +13,7 @@ import { coldStartGroup } from './groups/cold-start';
 import { httpGroup } from './groups/http';
 import { inProcessGroup } from './groups/in-process';
 import { memoryGroup } from './groups/memory';
+import { ricGroup } from './groups/ric';
 import { s3Group } from './groups/s3';
 import { startBackground } from './lib/background';
 import { Cleanup } from './lib/cleanup';
@@ -24,8 +25,8 @@ import { NGINX, PROJECT_ROOT, serverNodeFlags } from './lib/servers';
 import type { BenchGroup, Row } from './lib/types';
 
 /** The groups of rows, in the order they run. A new backend (S3) adds its group here. */
-// The two that use S3 run together, so that Swift is stopped before the HTTP and memory rows.
-const GROUPS: readonly BenchGroup[] = [inProcessGroup, s3Group, coldStartGroup, httpGroup, memoryGroup];
+// The three that use S3 run together (coldstart and ric also share one `serverless package`), so that Swift is stopped before the HTTP and memory rows.
+const GROUPS: readonly BenchGroup[] = [inProcessGroup, s3Group, coldStartGroup, ricGroup, httpGroup, memoryGroup];
 
 function machine(): Machine {
   let nginx = 'nginx not installed';

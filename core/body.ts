@@ -34,7 +34,10 @@ export function exactly(window: ByteWindow, source: Readable): Readable {
 }
 
 export function readWindow(object: StoredObject, window: ByteWindow): Readable {
-  return object.exact === true ? object.read(window) : exactly(window, object.read(window));
+  const { exact } = object;
+  // Asked before `read`, which may use up what made the window exact (S3's prefetched body).
+  const known = typeof exact === 'function' ? exact(window) : exact === true;
+  return known ? object.read(window) : exactly(window, object.read(window));
 }
 
 /** The parts one after the other, each read only when the previous one is done. */

@@ -179,7 +179,7 @@ export class RuntimePool {
     });
     const child = spawn(options.node ?? NODE22, [options.ric ?? RIC_BIN], {
       cwd: options.taskRoot,
-      env: this.#environment(api.address),
+      env: runtimeEnvironment(options, api.address),
       stdio: ['ignore', options.output ? 'pipe' : 'inherit', options.output ? 'pipe' : 'inherit'],
     });
     if (options.output !== undefined) {
@@ -213,28 +213,6 @@ export class RuntimePool {
       () => undefined,
     );
     return created;
-  }
-
-  #environment(runtimeApi: string): NodeJS.ProcessEnv {
-    const { fn, env, handler, taskRoot } = this.#options;
-    const identity = localIdentity(fn.name, fn.memoryMb);
-    const own = { ...env };
-    // Multi-concurrency (Lambda Managed Instances) takes several events per process at once; this
-    // Runtime API hands out one at a time, as Lambda does for a function of the nodejs22.x runtime.
-    delete own.AWS_LAMBDA_MAX_CONCURRENCY;
-    return {
-      ...own,
-      AWS_LAMBDA_RUNTIME_API: runtimeApi,
-      _HANDLER: handler,
-      LAMBDA_TASK_ROOT: taskRoot,
-      AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
-      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-      AWS_LAMBDA_FUNCTION_NAME: identity.functionName,
-      AWS_LAMBDA_FUNCTION_VERSION: identity.functionVersion,
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: identity.memoryLimitInMB,
-      AWS_LAMBDA_LOG_GROUP_NAME: identity.logGroupName,
-      AWS_LAMBDA_LOG_STREAM_NAME: identity.logStreamName,
-    };
   }
 
   #initTimeoutMs(): number {
@@ -388,7 +366,37 @@ export class RuntimePool {
   }
 }
 
+/**
+ * The environment of one runtime process: the function's own variables and those Lambda sets for
+ * the runtime (AWS_LAMBDA_RUNTIME_API, _HANDLER, LAMBDA_TASK_ROOT, the function's identity).
+ * Also what bench/groups/ric.ts starts its runtime processes with.
+ */
+export function runtimeEnvironment(
+  options: Pick<RuntimePoolOptions, 'fn' | 'env' | 'handler' | 'taskRoot'>,
+  runtimeApi: string,
+): NodeJS.ProcessEnv {
+  const { fn, env, handler, taskRoot } = options;
+  const identity = localIdentity(fn.name, fn.memoryMb);
+  const own = { ...env };
+  // Multi-concurrency (Lambda Managed Instances) takes several events per process at once; this
+  // Runtime API hands out one at a time, as Lambda does for a function of the nodejs22.x runtime.
+  delete own.AWS_LAMBDA_MAX_CONCURRENCY;
+  return {
+    ...own,
+    AWS_LAMBDA_RUNTIME_API: runtimeApi,
+    _HANDLER: handler,
+    LAMBDA_TASK_ROOT: taskRoot,
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    AWS_LAMBDA_FUNCTION_NAME: identity.functionName,
+    AWS_LAMBDA_FUNCTION_VERSION: identity.functionVersion,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: identity.memoryLimitInMB,
+    AWS_LAMBDA_LOG_GROUP_NAME: identity.logGroupName,
+    AWS_LAMBDA_LOG_STREAM_NAME: identity.logStreamName,
+  };
+}
+
 /** An X-Ray trace header of the shape Lambda sends (nothing here reads it; the runtime client passes it on). */
-function traceId(): string {
+export function traceId(): string {
   return `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=0`;
 }

@@ -1,3 +1,4 @@
+import { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import type { GetObjectCommandOutput, HeadObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { StorageUnavailableError, type ByteWindow, type Conditions, type ObjectMeta, type OpenResult, type ReadIntent, type Storage, type StoredObject } from './types';
@@ -135,8 +136,12 @@ function s3Object(
   prefetched: { window: ByteWindow; body: Readable } | undefined,
 ): StoredObject {
   let pending = prefetched;
+  // The prefetched body, read as it came, needs no check of the core's (one stream stage less per
+  // chunk: about 4 % of the instructions of a whole 64 MiB object, README "Performance").
+  const heldToItsWindow = prefetched !== undefined && heldToWindow(prefetched.body, prefetched.window);
   return {
     meta,
+    exact: (window) => heldToItsWindow && pending !== undefined && pending.window.start === window.start && pending.window.end === window.end,
     read(window) {
       if (pending !== undefined && pending.window.start === window.start && window.end <= pending.window.end) {
         const { body } = pending;
@@ -167,6 +172,17 @@ function s3Object(
       pending = undefined;
     },
   };
+}
+
+/**
+ * Whether Node's HTTP client holds `body` to exactly the bytes of `window`, as StoredObject.exact
+ * asks: a response (not a stream made elsewhere, such as a test's mock) whose Content-Length is the
+ * window's length. Its parser passes on no byte past Content-Length, in socket reads of at most
+ * 64 KiB (16 KiB with TLS), and a connection that ends before it makes the body fail ('aborted',
+ * ECONNRESET), never end; the SDK's socket timeout destroys it with an error too.
+ */
+function heldToWindow(body: Readable, window: ByteWindow): boolean {
+  return body instanceof IncomingMessage && body.headers['content-length'] === String(window.end - window.start + 1);
 }
 
 /** The first `count` bytes of `body`, which is then destroyed (its socket closed, nothing more read). */

@@ -62,9 +62,11 @@ export interface StoredObject {
   /**
    * true: `read` is known to yield no byte past its window, in chunks of at most CHUNK_SIZE, and to
    * fail rather than end when it cannot deliver the whole window, so the core need not check it
-   * again (one stream stage less per chunk). Backends that relay a remote body leave it unset.
+   * again (one stream stage less per chunk). A function: the same for the one window it is asked
+   * about, just before that window's `read` (S3: the window whose body came with the response and
+   * whose length Node's HTTP parser holds it to). Unset: the core checks every read.
    */
-  readonly exact?: boolean;
+  readonly exact?: boolean | ((window: ByteWindow) => boolean);
   /** Releases what `open` acquired (a file descriptor, a response body). Idempotent; never throws. */
   close(): Promise<void>;
 }

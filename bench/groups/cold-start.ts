@@ -1,22 +1,19 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { build } from 'esbuild';
-import type { Cleanup } from '../lib/cleanup';
 import type { ChildConfig, ChildResult } from '../lib/cold-start-child';
+import { packagedFunction, scrubbedEnv } from '../lib/package';
 import { handlerS3Env, sharedS3 } from '../lib/s3-server';
 import { PROJECT_ROOT } from '../lib/servers';
 import { alternate, ratios, summarize } from '../lib/stats';
 import type { BenchContext, BenchGroup, PeerResult, Row, Target } from '../lib/types';
 
-const execFileAsync = promisify(execFile);
 const GROUP = 'cold start and bundle';
-const SERVERLESS = join(PROJECT_ROOT, 'node_modules', 'osls', 'bin', 'serverless.js');
 /** The handler module of the package (serverless.yml: handler handlers/stream.handler). */
 const HANDLER_MODULE = 'handlers/stream.mjs';
 const FILE_NAME = 'Bench_Cold__0b000000-0000-4000-8000-000000000005.mp4';
@@ -32,32 +29,6 @@ type C = 'sdk' | 'local' | 's3';
 interface Sample extends ChildResult {
   /** spawn() to the child's exit, seen from here. */
   readonly wallMs: number;
-}
-
-/** Variables of the bench's own environment that would change what the children do. */
-const SCRUBBED = /^(AWS_|S3_|STORAGE$|DOWNLOADS_DIR$|NODE_OPTIONS$|MAX_RANGE_BYTES$|MAX_RESPONSE_BYTES$|SIGNING_SECRET$|CORS_ORIGINS$|RESPONSE_MODE$|API_GATEWAY_STREAMING$|PRESIGN_EXPIRES_SECONDS$)/;
-
-function scrubbedEnv(noFile: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) if (!SCRUBBED.test(name)) env[name] = value;
-  // No shared config or credentials files: the SDK reads nothing from ~/.aws.
-  env.AWS_CONFIG_FILE = env.AWS_SHARED_CREDENTIALS_FILE = noFile;
-  return env;
-}
-
-/** `serverless package` as `npm run package` runs it, offline (as test/stack/stack.test.ts does). */
-async function pack(outDir: string, noFile: string, cleanup: Cleanup, log: (m: string) => void): Promise<void> {
-  const folder = `.esbuild-bench-${process.pid}`;
-  const removeFolder = cleanup.add(`build folder ${folder}`, () => rm(join(PROJECT_ROOT, folder), { recursive: true, force: true }));
-  const env = scrubbedEnv(noFile);
-  env.ESBUILD_WORK_FOLDER = folder;
-  const started = performance.now();
-  try {
-    await execFileAsync(process.execPath, [SERVERLESS, 'package', '--package', outDir], { cwd: PROJECT_ROOT, env, timeout: 300_000, maxBuffer: 16 * 1024 * 1024 });
-  } finally {
-    await removeFolder();
-  }
-  log(`  serverless package: ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
 function runChild(script: string, config: ChildConfig, env: NodeJS.ProcessEnv, cwd: string, timeoutMs: number): Promise<Sample> {
@@ -92,18 +63,12 @@ export const coldStartGroup: BenchGroup = {
   usesS3: true,
   name: GROUP,
   describe: (profile) => [
-    `coldstart: \`node node_modules/osls/bin/serverless.js package --package <tmp>\` once (offline, no AWS credentials, ESBUILD_WORK_FOLDER of its own), stream.zip unzipped; then ${profile.coldStartRounds} alternating rounds of fresh \`node\` processes (bench/lib/cold-start-child.ts bundled with esbuild, no tsx): the packaged ${HANDLER_MODULE} imported after the runtime's awslambda global is installed, with STORAGE=local (DOWNLOADS_DIR with a 64 KiB file) and with STORAGE=s3 (Swift on 127.0.0.1, shared with the s3 group), each answering one Function URL event with Range ${RANGE} into a byte-counting sink; peer: a module that imports @aws-sdk/client-s3 from node_modules (CommonJS build) and creates an S3Client, then sends the same GetObject; page cache warm (one unmeasured run each)`,
+    `coldstart: \`node node_modules/osls/bin/serverless.js package --package <tmp>\` once per run (offline, no AWS credentials, ESBUILD_WORK_FOLDER of its own; shared with the ric group), stream.zip unzipped; then ${profile.coldStartRounds} alternating rounds of fresh \`node\` processes (bench/lib/cold-start-child.ts bundled with esbuild, no tsx): the packaged ${HANDLER_MODULE} imported after the runtime's awslambda global is installed, with STORAGE=local (DOWNLOADS_DIR with a 64 KiB file) and with STORAGE=s3 (Swift on 127.0.0.1, shared with the s3 group), each answering one Function URL event with Range ${RANGE} into a byte-counting sink; peer: a module that imports @aws-sdk/client-s3 from node_modules (CommonJS build) and creates an S3Client, then sends the same GetObject; page cache warm (one unmeasured run each)`,
   ],
   async run({ profile, files, cleanup, log, signal }: BenchContext): Promise<Row[]> {
     const work = await mkdtemp(join(files.root, 'coldstart-'));
-    const noFile = join(work, 'no-aws-config');
-    const outDir = join(work, 'package');
-    await pack(outDir, noFile, cleanup, log);
-    const zip = join(outDir, 'stream.zip');
+    const { zip, unzipped, entries, noFile } = await packagedFunction(cleanup, files.root, log);
     const zipBytes = (await stat(zip)).size;
-    const unzipped = join(work, 'unzipped');
-    await execFileAsync('unzip', ['-q', zip, '-d', unzipped], { timeout: 60_000 });
-    const entries = (await execFileAsync('unzip', ['-Z1', zip], { timeout: 60_000 })).stdout.trim().split('\n').filter((e) => e !== '');
     const onlyHandlers = entries.every((e) => /^handlers\/[\w.-]+\.mjs$/.test(e));
     const handlerBytes = (await stat(join(unzipped, HANDLER_MODULE))).size;
     const unzippedBytes = (await Promise.all(entries.map(async (e) => (await stat(join(unzipped, e))).size))).reduce((a, b) => a + b, 0);

@@ -1,6 +1,5 @@
-import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { installRuntimeGlobal, isStreamingHandler, type StreamingHandler } from '../../local/lambda-runtime';
 import { startS3Proxy, type SeenRequest } from '../../test/support/s3-proxy';
 import { swiftS3ClientConfig } from '../../test/support/swift';
@@ -9,7 +8,7 @@ import { drainToSink, expectAnswer, invoke, urlEvent, viaHandler, type Answer, t
 import { megabytesPerSecond, requestsPerSecond } from '../lib/measure';
 import { formatBytes } from '../lib/profile';
 import { throughputRow } from '../lib/rows';
-import { handlerS3Env, sharedS3, type BenchS3 } from '../lib/s3-server';
+import { handlerS3Env, sharedS3, upload, type BenchS3, type S3Object } from '../lib/s3-server';
 import { alternate, summarize } from '../lib/stats';
 import type { BenchContext, BenchGroup, Row } from '../lib/types';
 
@@ -20,11 +19,6 @@ const MAX_RESPONSE_BYTES = '200000000';
 
 /** The object names under the prefix: the bench files' names (the handler accepts them). */
 const BIG_NAME = 'Bench_S3Big__0b000000-0000-4000-8000-000000000004.mp4';
-
-interface S3Object {
-  readonly name: string;
-  readonly size: number;
-}
 
 /**
  * A fresh instance of handlers/stream.ts for STORAGE=s3. The module reads the environment once, at
@@ -57,19 +51,6 @@ function setEnv(env: Readonly<Record<string, string>>): () => void {
       else process.env[name] = value;
     }
   };
-}
-
-async function upload(s3: BenchS3, name: string, path: string, size: number): Promise<S3Object> {
-  const body = Buffer.allocUnsafe(size);
-  const handle = await open(path, 'r');
-  try {
-    const { bytesRead } = await handle.read(body, 0, size, 0);
-    if (bytesRead !== size) throw new Error(`${path}: read ${bytesRead} of ${size} bytes`);
-  } finally {
-    await handle.close();
-  }
-  await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: s3.prefix + name, Body: body }));
-  return { name, size };
 }
 
 const rangeOf = (w: Window) => `bytes=${w.start}-${w.end}`;

@@ -42,6 +42,19 @@ export interface Profile {
   readonly s3CountRequests: number;
   /** Cold start (bench/groups/cold-start.ts): rounds of fresh node processes, one per contender each. */
   readonly coldStartRounds: number;
+  /**
+   * Under the real runtime client (bench/groups/ric.ts): the file served (local disk and S3), the
+   * window, the alternating rounds, and how many invocations one round of each row makes.
+   */
+  readonly ricFileSize: number;
+  readonly ricWindow: number;
+  readonly ricRounds: number;
+  readonly ricWindowInvocations: number;
+  readonly ricWholeInvocations: number;
+  readonly ricS3WindowInvocations: number;
+  readonly ricS3WholeInvocations: number;
+  /** Unmeasured window invocations of each runtime before the rounds (JIT; one whole-file invocation follows). */
+  readonly ricWarmup: number;
   /** Every single measurement is cut off after this long (a bound, not a goal). */
   readonly measurementTimeoutMs: number;
   /** The whole run is aborted after this long. */
@@ -73,6 +86,14 @@ export const FULL: Profile = {
   s3WholeRepeats: 2,
   s3CountRequests: 5,
   coldStartRounds: 15,
+  ricFileSize: 64 * MiB,
+  ricWindow: 4 * MiB,
+  ricRounds: 7,
+  ricWindowInvocations: 40,
+  ricWholeInvocations: 6,
+  ricS3WindowInvocations: 12,
+  ricS3WholeInvocations: 3,
+  ricWarmup: 30,
   measurementTimeoutMs: 120_000,
   // The goal is under 10 minutes; this is the hard stop.
   deadlineMs: 14 * 60_000,
@@ -101,6 +122,14 @@ export const QUICK: Profile = {
   s3WholeRepeats: 4,
   s3CountRequests: 5,
   coldStartRounds: 5,
+  ricFileSize: 16 * MiB,
+  ricWindow: 4 * MiB,
+  ricRounds: 1,
+  ricWindowInvocations: 4,
+  ricWholeInvocations: 2,
+  ricS3WindowInvocations: 3,
+  ricS3WholeInvocations: 1,
+  ricWarmup: 3,
   measurementTimeoutMs: 20_000,
   // The goal is under a minute; this is the hard stop.
   deadlineMs: 90_000,

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SWIFT_APT_PACKAGES, startSwift, swiftS3ClientConfig, type S3Server } from '../../test/support/swift';
 import type { Cleanup } from './cleanup';
 
@@ -119,4 +120,23 @@ export function handlerS3Env(s3: BenchS3, endpoint = s3.server.endpoint): Record
     AWS_SECRET_ACCESS_KEY: s3.server.secretAccessKey,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
+}
+
+export interface S3Object {
+  readonly name: string;
+  readonly size: number;
+}
+
+/** Puts the first `size` bytes of the file at `path` under the prefix as `name`. */
+export async function upload(s3: BenchS3, name: string, path: string, size: number): Promise<S3Object> {
+  const body = Buffer.allocUnsafe(size);
+  const handle = await open(path, 'r');
+  try {
+    const { bytesRead } = await handle.read(body, 0, size, 0);
+    if (bytesRead !== size) throw new Error(`${path}: read ${bytesRead} of ${size} bytes`);
+  } finally {
+    await handle.close();
+  }
+  await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: s3.prefix + name, Body: body }));
+  return { name, size };
 }

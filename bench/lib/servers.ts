@@ -53,7 +53,7 @@ export async function startOurs(cleanup: Cleanup, dir: string, env: Record<strin
  * synchronously, and the bench process, busy being the load's client, would drain it late and
  * block the server it measures. Ready lines are read from stderr.
  */
-function accessLogFile(cleanup: Cleanup, name: string): number {
+export function accessLogFile(cleanup: Cleanup, name: string): number {
   const path = join(tmpdir(), `video-stream-bench-${process.pid}-${name}-access.log`);
   const fd = openSync(path, 'w');
   cleanup.add(`${name} access log`, () => {
