@@ -294,7 +294,11 @@ describe.each(ENGINES)('%s through npm start', (name) => {
       ['the default policy', 'proven'],
       ['RANGE_WINDOWS=all', 'all'],
       ['RANGE_WINDOWS=off', 'off'],
-    ])('with %s', async (_what, policy) => {
+    // WebKit once stalled at the seek with whole ranges (the default policy, remap off) in a
+    // fresh-clone CI run on a loaded machine, after asking for the rest of the file from one
+    // offset after another: one retry for its runs of this file, none for the other engines. A
+    // failure that WebKit repeats (windows: 19 runs of 20) still fails, or passes, both times.
+    ])('with %s', { retry: name === 'webkit' ? 1 : 0 }, async (_what, policy) => {
       const label = policy === 'proven' ? `local, default policy${suffix}` : `local, RANGE_WINDOWS=${policy}${suffix}`;
       const observation = await play(engine, label, NOISY_MP4_NAME, TO_END);
       expectOutcome(observation, expected(policy));
