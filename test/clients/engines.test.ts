@@ -4,6 +4,7 @@ import { ENGINES, launchEngine, livingProcesses, type Engine, type EngineName } 
 import { LONG_MP4_NAME, NOISY_MP4_NAME, WEBM_NAME } from '../support/fixtures';
 import { startOffline, type OfflineServer } from '../support/offline-server';
 import { SAMPLE_NAME } from '../support/paths';
+import { contentRangeLength } from '../support/http';
 import { startRecordingProxy, type RecordedExchange, type RecordingProxy } from '../support/recording-proxy';
 import { playAndSeek, type PlayPlan, type PlayReport } from './media-script';
 
@@ -174,8 +175,7 @@ function shortAnswers(exchanges: RecordedExchange[]): RecordedExchange[] {
 }
 
 function windowLength(x: RecordedExchange): number {
-  const sent = /^bytes (\d+)-(\d+)\//.exec(String(x.response['content-range'] ?? ''));
-  return sent === null ? 0 : Number(sent[2]) - Number(sent[1]) + 1;
+  return contentRangeLength(x.response['content-range']);
 }
 
 /** What each engine sends for media, as observed here; the policy tells engines apart by exactly this. */

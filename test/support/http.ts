@@ -46,3 +46,9 @@ export function parseMultipart(body: Buffer, boundary: string): Part[] {
     if (!body.subarray(at, at + delimiter.length).equals(delimiter)) throw new Error('missing delimiter after part');
   }
 }
+
+/** The length of the byte range a Content-Range (`bytes a-b/size`) names; 0 for anything else. */
+export function contentRangeLength(contentRange: string | undefined): number {
+  const sent = /^bytes (\d+)-(\d+)\//.exec(contentRange ?? '');
+  return sent === null ? 0 : Number(sent[2]) - Number(sent[1]) + 1;
+}
