@@ -11,6 +11,17 @@ export default defineConfig({
         },
       },
       {
+        // Both real backends in process (local disk, S3 on a real S3-compatible server), held to
+        // one answer. Each file starts a Swift of its own.
+        test: {
+          name: 'backends',
+          include: ['test/backends/**/*.test.ts'],
+          pool: 'forks',
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
         // The CloudFormation template and package `serverless package` makes, offline.
         test: {
           name: 'stack',

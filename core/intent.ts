@@ -4,7 +4,7 @@ import type { TagList } from './preconditions';
 import type { RangeSpec } from './range';
 import type { WindowDecision } from './window-policy';
 
-/** What to ask storage for, and what a 412 from it would mean. */
+/** What to ask storage for, and what each of its refusals means. */
 export interface PlannedIntent {
   readonly intent: ReadIntent;
   /**
@@ -12,26 +12,40 @@ export interface PlannedIntent {
    * the answer is the whole current object.
    */
   readonly ifMatchFromIfRange: boolean;
+  /**
+   * A 416 from storage is the answer: the request has no precondition and no If-Range, so nothing
+   * RFC 9110 evaluates before the range (§13.2.2) was left out of what storage was shown.
+   * Otherwise the core asks for the metadata and decides itself.
+   */
+  readonly unsatisfiableIsAnswer: boolean;
 }
 
 /**
- * Translates a parsed request into a storage intent (pure). Only what a backend can evaluate with
- * the same meaning is passed on: one strong entity tag, valid dates, one well-formed range. The
- * core evaluates everything again on the metadata it gets back, so leaving a condition out costs
- * bytes, never correctness. A range is cut to the window the plan will send, if one applies.
+ * Translates a parsed request into a storage intent (pure). A condition is sent only where a
+ * refusal of storage's on it alone is the answer RFC 9110 §13.2.2 gives the whole request, so that
+ * a 304 or 412 from storage never has to be second-guessed:
+ * - If-Match (one strong tag) and If-Unmodified-Since: they come first, so their 412 is the answer;
+ * - If-None-Match (one tag) and If-Modified-Since: only when the request has neither of those,
+ *   since a 412-class condition storage was not shown (a list, a weak tag) would come first.
+ * The core evaluates everything again on the metadata of a found object, so leaving a condition
+ * out costs bytes, never correctness. A range is cut to the window the plan will send, if one applies.
  */
 export function planIntent(request: ParsedRequest): PlannedIntent {
-  const { preconditions: p, range: parsed, window } = request;
+  const { preconditions: p, range: parsed, window, ifRange } = request;
   const conditions: { -readonly [K in keyof Conditions]: Conditions[K] } = {};
   const ifMatch = singleTag(p.ifMatch);
   if (ifMatch !== undefined && !ifMatch.weak) conditions.ifMatch = ifMatch.opaque;
   if (p.ifUnmodifiedSince !== undefined) conditions.ifUnmodifiedSince = p.ifUnmodifiedSince;
-  // Weak comparison: W/"x" matches "x", which is what storage's own comparison with "x" gives.
-  const ifNoneMatch = singleTag(p.ifNoneMatch);
-  if (ifNoneMatch !== undefined) conditions.ifNoneMatch = ifNoneMatch.opaque;
-  if (p.ifModifiedSince !== undefined) conditions.ifModifiedSince = p.ifModifiedSince;
+  const failClass = p.ifMatch !== undefined || p.ifUnmodifiedSince !== undefined;
+  if (!failClass) {
+    // Weak comparison: W/"x" matches "x", which is what storage's own comparison with "x" gives.
+    const ifNoneMatch = singleTag(p.ifNoneMatch);
+    if (ifNoneMatch !== undefined) conditions.ifNoneMatch = ifNoneMatch.opaque;
+    if (p.ifModifiedSince !== undefined) conditions.ifModifiedSince = p.ifModifiedSince;
+  }
+  const unconditional = !failClass && p.ifNoneMatch === undefined && p.ifModifiedSince === undefined && ifRange === undefined;
 
-  const only = (body: ReadIntent['body']): PlannedIntent => ({ intent: { body, conditions: oneClass(conditions) }, ifMatchFromIfRange: false });
+  const only = (body: ReadIntent['body']): PlannedIntent => ({ intent: { body, conditions }, ifMatchFromIfRange: false, unsatisfiableIsAnswer: unconditional });
   const whole = () => only({ kind: 'whole' });
   const metadata = () => only({ kind: 'none' });
   if (request.method === 'HEAD') return metadata();
@@ -44,16 +58,15 @@ export function planIntent(request: ParsedRequest): PlannedIntent {
   if (range === 'none') return metadata();
   if (range === 'whole') return whole();
 
-  let ifMatchFromIfRange = false;
-  const { ifRange } = request;
   if (ifRange?.kind === 'never') return whole();
   // Storage has one If-Match; use it for If-Range only when nothing else needs a 412. (A date may
-  // hold; the core compares it with Last-Modified once it has the metadata.)
-  if (ifRange?.kind === 'tag' && p.ifMatch === undefined && p.ifUnmodifiedSince === undefined) {
-    conditions.ifMatch = ifRange.tag.opaque;
-    ifMatchFromIfRange = true;
+  // hold; the core compares it with Last-Modified once it has the metadata.) Servers disagree on
+  // which class wins when a request carries both (Swift answers 304 where RFC 9110 says 412), so
+  // the 304 class then stays with the core.
+  if (ifRange?.kind === 'tag' && !failClass) {
+    return { intent: { body: { kind: 'range', range }, conditions: { ifMatch: ifRange.tag.opaque } }, ifMatchFromIfRange: true, unsatisfiableIsAnswer: false };
   }
-  return { intent: { body: { kind: 'range', range }, conditions: oneClass(conditions) }, ifMatchFromIfRange };
+  return { intent: { body: { kind: 'range', range }, conditions }, ifMatchFromIfRange: false, unsatisfiableIsAnswer: unconditional };
 }
 
 /**
@@ -74,17 +87,6 @@ export function rangeHint(spec: RangeSpec, window: Pick<WindowDecision, 'applies
   if (spec.length === 0) return 'none';
   if (!Number.isSafeInteger(spec.length)) return 'whole';
   return { kind: 'suffix', length: spec.length };
-}
-
-/**
- * Sends conditions of one class only: servers disagree on which class wins when a request carries
- * both (Swift answers 304 where RFC 9110 says 412). The 412 class goes; the core evaluates the
- * other on the metadata that comes back.
- */
-function oneClass(conditions: Conditions): Conditions {
-  if (conditions.ifMatch === undefined && conditions.ifUnmodifiedSince === undefined) return conditions;
-  const { ifNoneMatch: _inm, ifModifiedSince: _ims, ...preconditions } = conditions;
-  return preconditions;
 }
 
 function singleTag(list: TagList | undefined) {

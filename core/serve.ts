@@ -143,25 +143,24 @@ type Answered = StreamResponse & { readonly shortened?: true };
 
 /**
  * Asks storage with the intent the headers imply, then plans with the metadata it returns. Storage
- * may have evaluated conditions itself (S3 does); the core re-evaluates them on the metadata of a
- * found object, so the two can only differ in cost.
+ * is only shown conditions whose refusal is the answer (core/intent.ts); a refusal that is not
+ * (a 416 where a condition or If-Range comes first, a range storage refuses where RFC 9110 does
+ * not) makes the core ask for the metadata alone and decide itself. The core re-evaluates every
+ * condition on the metadata of a found object, so the backends can only differ in cost.
  */
 async function openAndPlan(request: ParsedRequest, delivery: Delivery, storage: Storage, options: ServeOptions): Promise<Answered> {
   const key = delivery.name;
-  const { intent, ifMatchFromIfRange } = planIntent(request);
+  const { intent, ifMatchFromIfRange, unsatisfiableIsAnswer } = planIntent(request);
   let opened: OpenResult = await storage.open(key, intent);
 
   if (opened.status === 'precondition-failed' && ifMatchFromIfRange) {
-    // The If-Range validator is stale: the whole current object, with the other conditions.
-    const { ifMatch: _stale, ...others } = intent.conditions;
-    opened = await storage.open(key, { body: { kind: 'whole' }, conditions: others });
+    // The If-Range validator is stale: the whole current object; the core evaluates the rest.
+    opened = await storage.open(key, { body: { kind: 'whole' }, conditions: NO_CONDITIONS });
   }
   if (opened.status === 'unsatisfiable') {
     const { range } = request;
-    if (range?.kind === 'bytes' && resolveRanges(range.specs, opened.size).kind === 'unsatisfiable') {
-      return withoutObject(rangeNotSatisfiable(opened.size));
-    }
-    // Storage refuses what RFC 9110 allows (a suffix of an empty object): plan from metadata.
+    const unsatisfiable = range?.kind === 'bytes' && resolveRanges(range.specs, opened.size).kind === 'unsatisfiable';
+    if (unsatisfiable && unsatisfiableIsAnswer) return withoutObject(rangeNotSatisfiable(opened.size));
     opened = await storage.open(key, { body: { kind: 'none' }, conditions: NO_CONDITIONS });
   }
 

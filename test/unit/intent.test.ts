@@ -11,7 +11,7 @@ const get = (headers: Record<string, string>, cap?: number) => planIntent(parsed
 
 describe('planIntent', () => {
   it('asks for the whole object without Range, and for metadata only on HEAD', () => {
-    expect(get({})).toEqual({ intent: { body: { kind: 'whole' }, conditions: {} }, ifMatchFromIfRange: false });
+    expect(get({})).toEqual({ intent: { body: { kind: 'whole' }, conditions: {} }, ifMatchFromIfRange: false, unsatisfiableIsAnswer: true });
     expect(planIntent(parsed('HEAD', { range: 'bytes=0-1' }, 100)).intent.body).toEqual({ kind: 'none' });
   });
 
@@ -62,10 +62,36 @@ describe('planIntent', () => {
     expect(get({ range: 'bytes=0-1', 'if-range': '"v1"', 'if-none-match': '"b"' }).intent.conditions).toEqual({ ifMatch: '"v1"' });
   });
 
+  it('never sends the 304 class when the request has a 412-class condition storage is not shown', () => {
+    // Storage would answer 304 to If-None-Match alone where RFC 9110 has the If-Match list fail first.
+    for (const ifMatch of ['"a", "b"', 'W/"a"', '*']) {
+      expect(get({ 'if-match': ifMatch, 'if-none-match': '"c"' }).intent.conditions, ifMatch).toEqual({});
+      expect(get({ 'if-match': ifMatch, 'if-modified-since': NOV }).intent.conditions, ifMatch).toEqual({});
+    }
+  });
+
+  it("takes storage's 416 as the answer only for a request with no condition and no If-Range", () => {
+    expect(get({ range: 'bytes=50-' }).unsatisfiableIsAnswer).toBe(true);
+    expect(get({ range: 'bytes=50-', 'if-match': 'garbage' }).unsatisfiableIsAnswer).toBe(true);
+    for (const headers of [
+      { 'if-match': '"a", "b"' },
+      { 'if-match': '"a"' },
+      { 'if-unmodified-since': NOV },
+      { 'if-none-match': '"a", "b"' },
+      { 'if-none-match': '*' },
+      { 'if-modified-since': NOV },
+      { 'if-range': NOV },
+      { 'if-range': '"v1"' },
+    ]) {
+      expect(get({ range: 'bytes=50-', ...headers }).unsatisfiableIsAnswer, JSON.stringify(headers)).toBe(false);
+    }
+  });
+
   it('turns an If-Range entity tag into If-Match when nothing else needs a 412', () => {
     expect(get({ range: 'bytes=0-1', 'if-range': '"v1"' })).toEqual({
       intent: { body: { kind: 'range', range: { kind: 'from', start: 0, end: 1 } }, conditions: { ifMatch: '"v1"' } },
       ifMatchFromIfRange: true,
+      unsatisfiableIsAnswer: false,
     });
     expect(get({ range: 'bytes=0-1', 'if-range': '"v1"', 'if-match': '"v1"' }).ifMatchFromIfRange).toBe(false);
     expect(get({ range: 'bytes=0-1', 'if-range': '"v1"', 'if-unmodified-since': NOV }).ifMatchFromIfRange).toBe(false);

@@ -64,6 +64,24 @@ describe('serveStream with the answers only a backend like S3 gives', () => {
     expect(intents).toHaveLength(1);
   });
 
+  it('416 from storage for a conditional request: the core asks for the metadata and decides (RFC 9110 §13.2.2)', async () => {
+    // If-None-Match lists are not sent; the file's tag is in this one, so the answer is 304.
+    const { storage, intents } = scripted({ status: 'unsatisfiable', size: 10 }, found(10));
+    const res = await get(storage, { range: 'bytes=50-', 'if-none-match': '"x", "now"' });
+    expect(res.status).toBe(304);
+    expect(intents).toEqual([
+      { body: { kind: 'range', range: { kind: 'from', start: 50, end: undefined } }, conditions: {} },
+      { body: { kind: 'none' }, conditions: {} },
+    ]);
+  });
+
+  it('416 from storage with a stale If-Range date is the whole current object', async () => {
+    const { storage } = scripted({ status: 'unsatisfiable', size: 10 }, found(10));
+    const res = await get(storage, { range: 'bytes=50-', 'if-range': 'Sun, 06 Nov 1994 08:49:37 GMT' });
+    expect(res.status).toBe(200);
+    expect((await collect(res.body)).length).toBe(10);
+  });
+
   it('a suffix of an empty object, which storage refuses, is the empty whole (RFC 9110)', async () => {
     const { storage, intents } = scripted({ status: 'unsatisfiable', size: 0 }, found(0));
     const res = await get(storage, { range: 'bytes=-10' });
