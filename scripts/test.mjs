@@ -3,7 +3,7 @@
 // the first that fails. `npm test -- <part> ...` runs only those (names below).
 //
 //   typecheck   tsc on both TypeScript projects
-//   suite       every vitest project (unit, stack, ric, http) under the Node.js that runs npm (the
+//   suite       every vitest project (unit, backends, stack, ric, http) under the Node.js that runs npm (the
 //               README's minimum, 20, on the project's machines), the http servers with the emulation
 //   node22      unit and ric under Node.js 22, the nodejs22.x runtime's version (local/ric)
 //   node22-ric  the http project under Node.js 22, its servers running the packaged handler in
@@ -28,7 +28,7 @@ const parts = [
   },
   {
     name: 'suite',
-    what: `unit, stack, ric, http under Node.js ${process.versions.node}, emulation`,
+    what: `unit, backends, stack, ric, http under Node.js ${process.versions.node}, emulation`,
     command: process.execPath,
     args: [vitest, 'run'],
   },
