@@ -83,6 +83,27 @@ describe('S3 requests per client request, counted on the wire', () => {
     expect(seen.map((r) => r.method)).toEqual(['GET', 'HEAD']);
   });
 
+  it('conditions S3 cannot be shown stay with the core, which decides what S3 cannot (RFC 9110 §13.2.2)', async () => {
+    const etag = String((await request(at(SAMPLE_NAME), { method: 'HEAD' })).headers.etag);
+    // An If-Match list fails first: S3, shown the If-None-Match alone, would answer 304.
+    const listed = await costOf(async () => {
+      const res = await request(at(SAMPLE_NAME), { headers: { 'if-match': '"x", "y"', 'if-none-match': etag } });
+      expect(res.status).toBe(412);
+    });
+    expect(listed).toEqual([{ method: 'GET', path: key(SAMPLE_NAME) }]);
+    // S3's 416 is not the answer when a condition comes first: the core asks for the metadata.
+    const unsatisfiable = await costOf(async () => {
+      const res = await request(at(SAMPLE_NAME), { headers: { range: 'bytes=99999999-', 'if-none-match': `"zz", ${etag}` } });
+      expect(res.status).toBe(304);
+    });
+    // GET (416), HEAD for the size Swift's 416 omits, HEAD for the core's own decision.
+    expect(unsatisfiable).toEqual([
+      { method: 'GET', path: key(SAMPLE_NAME), range: 'bytes=99999999-' },
+      { method: 'HEAD', path: key(SAMPLE_NAME) },
+      { method: 'HEAD', path: key(SAMPLE_NAME) },
+    ]);
+  });
+
   it('keys under the prefix, Unicode and spaces included, are the only ones read', async () => {
     const writer = storageWriter(backend);
     const name = 'Ünïcödé con espacios + más (2)__cafe-0000.mp4';
