@@ -180,4 +180,28 @@ describe('API Gateway events', () => {
       delete process.env.API_GATEWAY_STREAMING;
     }
   });
+
+  it('RESPONSE_MODE=stream streams the events it would buffer (REST, HTTP API), with the streaming limits', async () => {
+    const size = 5 * 1024 * 1024;
+    await writeFile(join(dir, 'big__6.mp4'), Buffer.alloc(size, 6));
+    const rest = (await loadEvent('rest-api-range')) as unknown as { path: string; multiValueHeaders: Record<string, string[]> };
+    const httpApi = await loadEvent('range');
+    const events = {
+      // More than a buffered answer may carry: 413 buffered, the whole rest of the file streamed.
+      rest: { ...rest, path: '/api/stream/big__6.mp4', multiValueHeaders: { 'User-Agent': [USER_AGENTS.curl], Range: ['bytes=0-'] } },
+      'HTTP API': { ...withRequest(httpApi, '/api/stream/big__6.mp4', 'GET', { range: 'bytes=0-', 'user-agent': USER_AGENTS.curl }), routeKey: 'GET /api/stream/{filename}' },
+    };
+    for (const [name, event] of Object.entries(events)) {
+      const buffered = await answer(event);
+      expect([buffered.mode, buffered.status], name).toEqual(['buffered', 413]);
+      process.env.RESPONSE_MODE = 'stream';
+      try {
+        const streamed = await answer(event);
+        expect([streamed.mode, streamed.status, streamed.headers['content-range']], name).toEqual(['stream', 206, `bytes 0-${size - 1}/${size}`]);
+        expect(streamed.body.length, name).toBe(size);
+      } finally {
+        delete process.env.RESPONSE_MODE;
+      }
+    }
+  });
 });
