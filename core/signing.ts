@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { queryValues } from './query';
+import { STREAM_PREFIX } from './route';
 import { signedMessage, verifySignedLink, type Hmac, type SignatureCheck } from './signed-link';
 
 /** Signed links with node:crypto: making them (npm run sign, the download service) and checking them (core/signed-link.ts). */
@@ -20,7 +21,7 @@ export function signedQuery(filename: string, secret: string, ttlSeconds: number
 
 /** `/api/stream/<name>?expires=…&signature=…`, percent-encoded, ready to hand out. */
 export function signedPath(filename: string, secret: string, ttlSeconds: number, nowSeconds?: number): string {
-  return `/api/stream/${encodeURIComponent(filename)}?${signedQuery(filename, secret, ttlSeconds, nowSeconds)}`;
+  return `${STREAM_PREFIX}${encodeURIComponent(filename)}?${signedQuery(filename, secret, ttlSeconds, nowSeconds)}`;
 }
 
 export function checkSignature(rawQuery: string, filename: string, secret: string, nowSeconds: number): SignatureCheck {

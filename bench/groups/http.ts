@@ -7,6 +7,7 @@ import { formatBytes } from '../lib/profile';
 import { ensureNginx, startExpress, startNginx, startOurs, streamUrl, type RunningServer } from '../lib/servers';
 import { alternate, ratios, summarize } from '../lib/stats';
 import type { BenchContext, BenchGroup, PeerResult, Row } from '../lib/types';
+import { STREAM_PREFIX } from '../../core/route';
 
 const GROUP = 'local: HTTP on 127.0.0.1';
 const NODE_PEER = 'express+send';
@@ -62,7 +63,7 @@ export const httpGroup: BenchGroup = {
   name: GROUP,
   describe: (profile) => [
     `ours: what \`npm start\` runs: node node_modules/osls/bin/serverless.js offline with PORT=0 HOST=127.0.0.1 OFFLINE_LAMBDA_PORT=0 DOWNLOADS_DIR=<bench dir>`,
-    `nginx: /usr/sbin/nginx -p <tmp> -c <tmp>/nginx.conf (daemon off, master_process off, 1 worker, sendfile on, location /api/stream/ { alias <bench dir>/; })`,
+    `nginx: /usr/sbin/nginx -p <tmp> -c <tmp>/nginx.conf (daemon off, master_process off, 1 worker, sendfile on, location ${STREAM_PREFIX} { alias <bench dir>/; })`,
     `express+send: node --import tsx bench/peers/express-server.ts (Express 5, send(req, name, { root: <bench dir> }))`,
     `(a) one client GETs the ${formatBytes(profile.wholeSize)} file whole on a new connection; (b) ${profile.loadConnections} keep-alive clients GET random ${formatBytes(profile.rangeSize)} ranges of the ${formatBytes(profile.bigSize)} file for ${profile.loadSeconds} s; (c) ${profile.ttfbRequests} sequential keep-alive \`Range: bytes=0-1\` GETs per round (after ${profile.ttfbWarmup} unmeasured), ${profile.ttfbRounds} rounds, time to the end of the response head; client: bench/lib/raw-http.ts (a minimal HTTP/1.1 client that counts body bytes) in the bench process`,
   ],

@@ -5,12 +5,13 @@ import { pipeline } from 'node:stream/promises';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { PRELUDE_CONTENT_TYPE, PreludeDecoder, RuntimeResponseStream, type ByteSink, type StreamingHandler } from '../../local/lambda-runtime';
 import { localContext, urlEventFromRequest } from '../../local/url-event';
+import { STREAM_PREFIX } from '../../core/route';
 
 /**
  * The handler's side of the in-process, S3 and cold-start groups: a runtime sink that counts body
  * bytes and keeps none, Function URL events, and the same sink fed by a bare stream for the peers.
  * Also bundled into the cold-start child (bench/lib/cold-start-child.ts), so it imports nothing but
- * local/ and node:.
+ * local/, core/route.ts (the path the function serves) and node:.
  */
 export class CountingSink implements ByteSink {
   readonly #decoder = new PreludeDecoder();
@@ -54,7 +55,7 @@ export function urlEvent(fileName: string, method: 'GET' | 'HEAD' = 'GET', heade
   let template = templates.get(key);
   if (template === undefined) {
     const headersDistinct = { host: ['localhost'], 'user-agent': ['bench'] };
-    const req = { url: `/api/stream/${encodeURIComponent(fileName)}`, method, headersDistinct, httpVersion: '1.1', socket: { remoteAddress: '127.0.0.1' } };
+    const req = { url: `${STREAM_PREFIX}${encodeURIComponent(fileName)}`, method, headersDistinct, httpVersion: '1.1', socket: { remoteAddress: '127.0.0.1' } };
     template = urlEventFromRequest(req as unknown as IncomingMessage);
     templates.set(key, template);
   }

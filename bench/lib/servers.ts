@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
+import { STREAM_PREFIX } from '../../core/route';
 import { spawnChild, stopChild, waitForOutput, type Cleanup } from './cleanup';
 
 const execFileAsync = promisify(execFile);
@@ -24,7 +25,7 @@ export interface RunningServer {
 }
 
 export function streamUrl(server: RunningServer, fileName: string): string {
-  return `${server.url}/api/stream/${encodeURIComponent(fileName)}`;
+  return `${server.url}${STREAM_PREFIX}${encodeURIComponent(fileName)}`;
 }
 
 const SERVERLESS = join(PROJECT_ROOT, 'node_modules', 'osls', 'bin', 'serverless.js');
@@ -154,7 +155,7 @@ http {
   default_type application/octet-stream;
   server {
     listen 127.0.0.1:${port};
-    location /api/stream/ {
+    location ${STREAM_PREFIX} {
       alias ${dir}/;
     }
   }

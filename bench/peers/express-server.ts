@@ -6,6 +6,7 @@
 import express from 'express';
 import send from 'send';
 import type { AddressInfo } from 'node:net';
+import { STREAM_PREFIX } from '../../core/route';
 
 const root = process.env.BENCH_DIR;
 if (!root) throw new Error('BENCH_DIR is not set');
@@ -13,7 +14,7 @@ if (!root) throw new Error('BENCH_DIR is not set');
 const app = express();
 app.disable('x-powered-by');
 app.disable('etag');
-app.get('/api/stream/:name', (req, res) => {
+app.get(`${STREAM_PREFIX}:name`, (req, res) => {
   send(req, encodeURIComponent(req.params.name), { root, dotfiles: 'deny', acceptRanges: true, etag: true, lastModified: true })
     .on('error', (error: { status?: number }) => {
       if (res.headersSent) res.destroy();
