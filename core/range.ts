@@ -67,7 +67,7 @@ export function parseRangeHeader(value: string): ParsedRange {
 }
 
 /** The window one spec selects in a file of `size` bytes, or undefined when unsatisfiable. */
-export function windowOf(spec: RangeSpec, size: number): ByteWindow | undefined {
+export function windowSelected(spec: RangeSpec, size: number): ByteWindow | undefined {
   if (spec.kind === 'int') {
     if (spec.first >= size) return undefined;
     const end = spec.last === undefined || spec.last >= size ? size - 1 : spec.last;
@@ -86,7 +86,7 @@ export function resolveRanges(specs: readonly RangeSpec[], size: number): Resolv
   const found: Array<{ start: number; end: number; order: number }> = [];
   let suffixOnEmpty = false;
   specs.forEach((spec, order) => {
-    const window = windowOf(spec, size);
+    const window = windowSelected(spec, size);
     if (window) found.push({ ...window, order });
     else if (spec.kind === 'suffix' && spec.length > 0) suffixOnEmpty = true;
   });

@@ -49,7 +49,7 @@ export async function createS3Storage(options: S3StorageOptions): Promise<Storag
         const body = bodyOf(response);
         try {
           const meta = metaOf(response);
-          const window = windowOf(response, meta.size);
+          const window = windowSent(response, meta.size);
           if (window === undefined) body.destroy();
           return { status: 'found', object: s3Object(sdk, options, Key, meta, window && { window, body }) };
         } catch (error) {
@@ -272,7 +272,7 @@ function metaOf(response: GetObjectCommandOutput | HeadObjectCommandOutput): Obj
 }
 
 /** The window the response body holds: its Content-Range, or the whole object. */
-function windowOf(response: GetObjectCommandOutput, size: number): ByteWindow | undefined {
+function windowSent(response: GetObjectCommandOutput, size: number): ByteWindow | undefined {
   const match = response.ContentRange ? CONTENT_RANGE.exec(response.ContentRange) : null;
   if (match) return { start: Number(match[1]), end: Number(match[2]) };
   return size > 0 ? { start: 0, end: size - 1 } : undefined;

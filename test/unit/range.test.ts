@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRangeHeader, resolveRanges, windowOf, type RangeSpec } from '../../core/range';
+import { parseRangeHeader, resolveRanges, windowSelected, type RangeSpec } from '../../core/range';
 
 const windows = (header: string, size: number) => {
   const parsed = parseRangeHeader(header);
@@ -101,12 +101,12 @@ describe('resolving against a size', () => {
     expect(windows(`bytes=${many}`, 10_000)).toEqual(['0-500']);
   });
 
-  it('windowOf is undefined exactly for unsatisfiable specs', () => {
+  it('windowSelected (what one spec selects) is undefined exactly for unsatisfiable specs', () => {
     const specs: RangeSpec[] = [
       { kind: 'int', first: 5, last: undefined },
       { kind: 'suffix', length: 0 },
       { kind: 'suffix', length: 1 },
     ];
-    expect(specs.map((s) => windowOf(s, 5))).toEqual([undefined, undefined, { start: 4, end: 4 }]);
+    expect(specs.map((s) => windowSelected(s, 5))).toEqual([undefined, undefined, { start: 4, end: 4 }]);
   });
 });
