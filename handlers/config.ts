@@ -1,8 +1,8 @@
 import { DEFAULT_CDN_ERROR_MAX_AGE, DEFAULT_CDN_MAX_AGE, type CdnSettings } from '../core/cdn';
 import { corsPolicyOf } from '../core/cors';
+import { positiveInteger as positive, type Env } from '../core/env';
 import { DEFAULT_SERVE_OPTIONS, type ServeOptions } from '../core/serve';
 import { WINDOW_POLICIES, type WindowPolicy } from '../core/window-policy';
-import { positiveInteger as positive, type Env } from '../storage/env';
 
 /** What Lambda can return: 200 MB streamed, 6 MB buffered (a base64 body grows by 4/3, plus the JSON around it). */
 export const STREAMING_LIMIT = 200 * 1000 * 1000;

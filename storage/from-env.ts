@@ -1,4 +1,4 @@
-import type { Env } from './env';
+import type { Env } from '../core/env';
 import { createLocalStorage } from './local';
 import type { Storage } from './types';
 

@@ -1,6 +1,6 @@
+import { positiveInteger as positive, type Env } from '../core/env';
 import { createS3Storage } from './s3';
 import type { Storage } from './types';
-import { positiveInteger as positive, type Env } from './env';
 
 /**
  * The S3 backend as the environment configures it. One client per container, created at init:

@@ -1,3 +1,9 @@
+/**
+ * Reading settings from the environment, for the handler's config (handlers/config.ts) and the
+ * backends' (storage/from-env.ts, storage/s3-env.ts). In core/, which both may import: the
+ * handler's settings then depend on no storage module, and storage/ on nothing of handlers/.
+ */
+
 export type Env = Readonly<Record<string, string | undefined>>;
 
 /** A positive whole number from the environment, or `fallback` when unset; anything else is an error at init. */
