@@ -7,6 +7,16 @@ import type { Progress } from './response-stream';
 const TEXTUAL = /^(application\/json|text\/)/;
 
 /**
+ * A body as a buffered proxy result carries it: JSON and text as they are, anything else in base64
+ * (API Gateway and Function URLs decode it back to the bytes). Also what `serverless invoke local`
+ * prints of a streamed answer (local/buffered-invoke.ts).
+ */
+export function proxyResultBody(body: Buffer, contentType: string | undefined): { body: string; isBase64Encoded: boolean } {
+  const textual = TEXTUAL.test(contentType ?? '');
+  return { body: textual ? body.toString('utf8') : body.toString('base64'), isBase64Encoded: !textual };
+}
+
+/**
  * Writes an answer as one buffered proxy result ({statusCode, headers, body, isBase64Encoded}) for
  * integrations that do not stream: the bytes written without a prelude are the invocation's
  * payload. The core has already kept the body within the buffered limit.
@@ -21,12 +31,10 @@ export async function writeBufferedResponse(
     progress.bytes = body.length;
     progress.firstByteAt = performance.now();
   }
-  const textual = TEXTUAL.test(response.headers['content-type'] ?? '');
   const result: APIGatewayProxyResult = {
     statusCode: response.status,
     headers: response.headers,
-    body: textual ? body.toString('utf8') : body.toString('base64'),
-    isBase64Encoded: !textual,
+    ...proxyResultBody(body, response.headers['content-type']),
   };
   responseStream.setContentType?.('application/json');
   await pipeline(Readable.from([JSON.stringify(result)]), responseStream);

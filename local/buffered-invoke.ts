@@ -1,6 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
-import { installRuntimeGlobal, isStreamingHandler, PreludeDecoder, RuntimeResponseStream, type DecodedHead } from './lambda-runtime';
+import { proxyResultBody } from '../handlers/buffered-response';
+import { decodeRuntimeBytes, installRuntimeGlobal, isStreamingHandler, RuntimeResponseStream, type DecodedHead } from './lambda-runtime';
 
 /** A streaming handler's whole answer, decoded as a Function URL would decode it. */
 export interface CapturedResponse {
@@ -29,23 +30,9 @@ export function captureResponseStream(): { stream: RuntimeResponseStream; result
       aborted = true;
     },
   });
-  const result = (): CapturedResponse => {
-    const decoder = new PreludeDecoder();
-    const body: Buffer[] = [];
-    let head: DecodedHead | undefined;
-    for (const chunk of chunks) {
-      const out = decoder.push(chunk, contentType);
-      head ??= out.head;
-      if (out.body) body.push(out.body);
-    }
-    head ??= decoder.finish(contentType);
-    if (head === undefined) throw new Error('the response stream produced no head');
-    return { head, body: Buffer.concat(body), aborted };
-  };
+  const result = (): CapturedResponse => ({ ...decodeRuntimeBytes(chunks, contentType), aborted });
   return { stream, result, raw: () => Buffer.concat(chunks), contentType: () => contentType };
 }
-
-const TEXTUAL = /^(application\/json|text\/)/;
 
 /**
  * Runs a streaming handler from its built module and returns the answer in the buffered Function
@@ -61,12 +48,11 @@ export async function invokeBuffered(file: string, exportName: string, event: un
   // Without a prelude the handler answered in the buffered proxy format already (API Gateway).
   if (capture.contentType() === 'application/json') return JSON.parse(capture.raw().toString('utf8')) as unknown;
   const { head, body } = capture.result();
-  const textual = TEXTUAL.test(head.headers['content-type'] ?? '');
   return {
     statusCode: head.statusCode,
     headers: head.headers,
     ...(head.cookies.length > 0 ? { cookies: head.cookies } : {}),
-    body: textual ? body.toString('utf8') : body.toString('base64'),
-    isBase64Encoded: !textual,
+    // As the handler encodes its own buffered answers (handlers/buffered-response.ts).
+    ...proxyResultBody(body, head.headers['content-type']),
   };
 }

@@ -152,6 +152,24 @@ export class PreludeDecoder {
   }
 }
 
+/** A whole runtime byte stream decoded at once, for answers kept in memory (invoke local, tests, the bench). */
+export function decodeRuntimeBytes(chunks: Buffer | readonly Buffer[], contentType: string): { readonly head: DecodedHead; readonly body: Buffer } {
+  const decoder = new PreludeDecoder();
+  const body: Buffer[] = [];
+  for (const chunk of Buffer.isBuffer(chunks) ? [chunks] : chunks) {
+    const out = decoder.push(chunk, contentType);
+    if (out.body) body.push(out.body);
+  }
+  const head = decoder.finish(contentType) ?? decoder.head;
+  if (head === undefined) throw new Error('the response stream produced no head');
+  return { head, body: Buffer.concat(body) };
+}
+
+/** What HttpResponseStream.from's first two writes add up to: JSON.stringify(prelude), then 8 NUL bytes. */
+export function preludeBytes(prelude: Record<string, unknown>): Buffer {
+  return Buffer.concat([Buffer.from(JSON.stringify(prelude)), Buffer.alloc(DELIMITER_LENGTH)]);
+}
+
 function plainHead(contentType: string): DecodedHead {
   return { statusCode: 200, headers: { 'content-type': contentType }, cookies: [] };
 }

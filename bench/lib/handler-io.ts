@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
-import { PRELUDE_CONTENT_TYPE, PreludeDecoder, RuntimeResponseStream, type ByteSink, type StreamingHandler } from '../../local/lambda-runtime';
+import { PRELUDE_CONTENT_TYPE, preludeBytes, PreludeDecoder, RuntimeResponseStream, type ByteSink, type StreamingHandler } from '../../local/lambda-runtime';
 import { localContext, urlEventFromRequest } from '../../local/url-event';
 import { STREAM_PREFIX } from '../../core/route';
 
@@ -72,7 +72,7 @@ export async function invoke(handler: StreamingHandler, event: LambdaFunctionURL
 /** A body stream into the same sink, after the same prelude: the peers differ only in what produces the bytes. */
 export async function drainToSink(body: Readable, status: number): Promise<Answer> {
   const sink = new CountingSink();
-  sink.write(Buffer.from(`{"statusCode":${status}}\0\0\0\0\0\0\0\0`), PRELUDE_CONTENT_TYPE, () => undefined);
+  sink.write(preludeBytes({ statusCode: status }), PRELUDE_CONTENT_TYPE, () => undefined);
   await pipeline(body, new Writable({ write: (chunk: Buffer, _encoding, callback) => sink.write(chunk, PRELUDE_CONTENT_TYPE, callback) }));
   return { status: sink.status, bytes: sink.bytes, aborted: sink.aborted };
 }

@@ -3,11 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import type { FunctionError } from '../../local/invocation';
-import { PreludeDecoder } from '../../local/lambda-runtime';
 import { NODE22, RIC_BIN } from '../../local/ric';
 import { RuntimeApi } from '../../local/runtime-api';
 import { runtimeEnvironment, traceId, type PoolFunction } from '../../local/runtime-pool';
 import { localIdentity } from '../../local/url-event';
+import { CountingSink } from './handler-io';
 
 /**
  * One Lambda execution environment for the bench's `ric` rows: an aws-lambda-ric process under
@@ -143,9 +143,7 @@ export class RicRuntime {
   async invoke(event: LambdaFunctionURLEvent): Promise<Invoked> {
     if (this.#exited) throw new Error(`${this.#fn.name}: the runtime process has exited`);
     await this.whenIdle();
-    const decoder = new PreludeDecoder();
-    let status = 0;
-    let bytes = 0;
+    const counted = new CountingSink();
     return new Promise<Invoked>((resolve, reject) => {
       const timeoutMs = this.#fn.timeoutSeconds * 1000;
       const timer = setTimeout(() => {
@@ -160,19 +158,12 @@ export class RicRuntime {
         functionArn: localIdentity(this.#fn.name, this.#fn.memoryMb).invokedFunctionArn,
         traceId: traceId(),
         sink: {
-          write: (chunk, contentType, done) => {
-            const out = decoder.push(chunk, contentType);
-            if (out.head) status = out.head.statusCode;
-            if (out.body) bytes += out.body.length;
-            done();
-          },
+          write: (chunk, contentType, done) => counted.write(chunk, contentType, done),
           end: (contentType, done) => {
             const ms = performance.now() - started;
             clearTimeout(timer);
-            const head = decoder.finish(contentType);
-            if (head) status = head.statusCode;
-            done();
-            resolve({ ms, status, bytes });
+            counted.end(contentType, done);
+            resolve({ ms, status: counted.status, bytes: counted.bytes });
           },
           fail: (error) => {
             clearTimeout(timer);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import type { Invoke } from '../../local/invocation';
-import { DELIMITER_LENGTH, installRuntimeGlobal, isStreamingHandler, PRELUDE_CONTENT_TYPE } from '../../local/lambda-runtime';
+import { decodeRuntimeBytes, DELIMITER_LENGTH, installRuntimeGlobal, isStreamingHandler, PRELUDE_CONTENT_TYPE } from '../../local/lambda-runtime';
 import { RuntimePool } from '../../local/runtime-pool';
 import { emulatedInvoke, startFunctionUrl, type RunningUrlServer } from '../../local/url-server';
 import { EVENTS_DIR, PROJECT_ROOT } from '../support/paths';
@@ -243,11 +243,8 @@ function isEqual(a: Observed, b: Observed): boolean {
 }
 
 function contextOf(observed: Observed): { keys: string[] } & Record<string, unknown> {
-  const text = observed.reached.bytes.toString('utf8');
-  return JSON.parse(text.slice(text.indexOf('\0'.repeat(DELIMITER_LENGTH)) + DELIMITER_LENGTH)) as { keys: string[] } & Record<
-    string,
-    unknown
-  >;
+  const { bytes, contentType } = observed.reached;
+  return JSON.parse(decodeRuntimeBytes(bytes, contentType).body.toString('utf8')) as { keys: string[] } & Record<string, unknown>;
 }
 
 function describeObserved(observed: Observed): string {
@@ -262,7 +259,12 @@ function describeObserved(observed: Observed): string {
   return `${runtime}; ${client}${observed.exited === true ? '; the process exited' : ''}`.replaceAll('|', '\\|');
 }
 
-/** Bytes for a table cell: the prelude shown as prelude(status), then at most 24 characters of body. */
+/**
+ * Bytes for a table cell: the prelude shown as prelude(status), then at most 24 characters of body.
+ * The raw bytes, found by their shape rather than decoded (decodeRuntimeBytes): a decoder drops
+ * what a runtime sent under the prelude type without a prelude (`end('xyz')`, issue #97), and the
+ * table is there to show it.
+ */
 function preview(bytes: Buffer): string {
   if (bytes.length === 0) return 'no bytes';
   const nul = bytes.indexOf(Buffer.alloc(DELIMITER_LENGTH));

@@ -5,10 +5,11 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
+import { decodeRuntimeBytes } from '../../local/lambda-runtime';
 import { RuntimePool, type RuntimePoolOptions } from '../../local/runtime-pool';
 import { EVENTS_DIR, PROJECT_ROOT } from '../support/paths';
 import { bundleForRuntime } from './bundle';
-import { reach } from './recording-sink';
+import { reach, type Reached } from './recording-sink';
 
 /** The pool of aws-lambda-ric processes: one invocation per process, queueing, deaths, timeouts, clients gone. */
 
@@ -41,7 +42,7 @@ async function start(handler: string, options: Partial<RuntimePoolOptions> = {})
   return pool;
 }
 
-const json = (bytes: Buffer) => JSON.parse(bytes.subarray(bytes.indexOf(Buffer.alloc(8)) + 8).toString('utf8')) as Record<string, number>;
+const json = (reached: Reached) => JSON.parse(decodeRuntimeBytes(reached.bytes, reached.contentType).body.toString('utf8')) as Record<string, number>;
 const alive = (pid: number) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
 
 async function until(condition: () => boolean, ms: number): Promise<boolean> {
@@ -54,7 +55,7 @@ describe('the runtime pool', () => {
   it('runs one invocation per process at a time, and queues the rest', async () => {
     const pool = await start('slow', { size: 2 });
     const answers = await Promise.all(Array.from({ length: 6 }, () => reach(pool.invoke, event).reached));
-    const runs = answers.map((answer) => json(answer.bytes));
+    const runs = answers.map((answer) => json(answer));
     expect(answers.every((answer) => answer.ending === 'end')).toBe(true);
     expect(new Set(runs.map((run) => run.pid))).toEqual(new Set(pool.pids()));
     // No process ever ran two at once, and at no moment (a run's start) did more than two run.
@@ -115,9 +116,9 @@ describe('the runtime pool', () => {
     const queued = reach(pool.invoke, event);
     queued.cancel();
     expect((await queued.reached).ending).toBe('cut');
-    const third = json((await reach(pool.invoke, event).reached).bytes);
+    const third = json(await reach(pool.invoke, event).reached);
     // The third ran right after the first: the dropped one never took a turn.
-    expect(third.started! - json((await first.reached).bytes).ended!).toBeLessThan(250);
+    expect(third.started! - json(await first.reached).ended!).toBeLessThan(250);
   });
 
   it('fails start() with the runtime client’s init error', async () => {

@@ -7,6 +7,7 @@ import { installRuntimeGlobal, isStreamingHandler, type StreamingHandler } from 
 import { captureResponseStream } from '../../local/buffered-invoke';
 import { requestArbitraries, type Answer, type RandomRequest } from './request-arbitraries';
 import { fdsUnder } from './fds';
+import { answerOf } from './handler-answer';
 import { parseMultipart } from './http';
 import { USER_AGENTS, type UserAgentName } from './user-agents';
 
@@ -116,12 +117,7 @@ export async function capturingStdout<T>(run: () => Promise<T>): Promise<T> {
 export async function invoke(handler: StreamingHandler, r: FuzzRequest): Promise<Answer> {
   const capture = captureResponseStream();
   await handler(r.format === 'url' ? urlEvent(r) : restEvent(r), capture.stream, context);
-  if (capture.contentType() === 'application/json') {
-    const result = JSON.parse(capture.raw().toString()) as { statusCode: number; headers: Record<string, string>; body: string; isBase64Encoded: boolean };
-    return { status: result.statusCode, headers: result.headers, body: Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8') };
-  }
-  const { head, body } = capture.result();
-  return { status: head.statusCode, headers: head.headers, body };
+  return answerOf(capture);
 }
 
 // ---- generators (test/support/request-arbitraries.ts) --------------------------------------

@@ -6,6 +6,7 @@ import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { installRuntimeGlobal, isStreamingHandler, type StreamingHandler } from '../../local/lambda-runtime';
 import type { Context } from 'aws-lambda';
 import { captureResponseStream } from '../../local/buffered-invoke';
+import { answerOf } from '../support/handler-answer';
 import { EVENTS_DIR, SAMPLE_NAME, SAMPLE_PATH } from '../support/paths';
 import { USER_AGENTS } from '../support/user-agents';
 
@@ -41,12 +42,7 @@ async function invoke(event: LambdaFunctionURLEvent) {
 async function answer(event: unknown) {
   const capture = captureResponseStream();
   await handler(event, capture.stream, context);
-  if (capture.contentType() === 'application/json') {
-    const result = JSON.parse(capture.raw().toString()) as { statusCode: number; headers: Record<string, string>; body: string; isBase64Encoded: boolean };
-    return { mode: 'buffered', status: result.statusCode, headers: result.headers, body: Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8') };
-  }
-  const { head, body } = capture.result();
-  return { mode: 'stream', status: head.statusCode, headers: head.headers, body };
+  return answerOf(capture);
 }
 
 async function loadEvent(name: string): Promise<LambdaFunctionURLEvent> {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { installRuntimeGlobal, PRELUDE_CONTENT_TYPE } from '../../local/lambda-runtime';
+import { installRuntimeGlobal, PRELUDE_CONTENT_TYPE, preludeBytes } from '../../local/lambda-runtime';
 import { captureResponseStream } from '../../local/buffered-invoke';
 
 beforeAll(() => installRuntimeGlobal());
@@ -19,6 +19,16 @@ describe('the emulated runtime response stream', () => {
       body: Buffer.from('ab'),
       aborted: false,
     });
+  });
+
+  it('preludeBytes is what HttpResponseStream.from writes before the first chunk', async () => {
+    const capture = captureResponseStream();
+    const prelude = { statusCode: 404, headers: { 'content-type': 'application/json' } };
+    const out = awslambda.HttpResponseStream.from(capture.stream, prelude);
+    out.write(new Uint8Array(0));
+    out.end();
+    await new Promise((resolve) => out.once('finish', resolve));
+    expect(capture.raw().equals(preludeBytes(prelude))).toBe(true);
   });
 
   it('like the real runtime (issue #97), loses status and headers when ended without a write', async () => {
