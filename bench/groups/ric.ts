@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { ricInstalled } from '../../local/ric';
-import { MEDIA_REQUEST } from '../../test/support/user-agents';
+import { MEDIA_REQUEST } from '../../support/user-agents';
 import type { Cleanup } from '../lib/cleanup';
 import { randomWindow, warm, type BenchFile } from '../lib/data';
 import { urlEvent, type Window } from '../lib/handler-io';

@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { installRuntimeGlobal, isStreamingHandler, type StreamingHandler } from '../../local/lambda-runtime';
-import { startS3Proxy, type SeenRequest } from '../../test/support/s3-proxy';
-import { swiftS3ClientConfig } from '../../test/support/swift';
+import { startS3Proxy, type SeenRequest } from '../../support/s3-proxy';
+import { swiftS3ClientConfig } from '../../support/swift';
 import { randomWindow } from '../lib/data';
 import { drainToSink, expectAnswer, invoke, urlEvent, viaHandler, type Answer, type Window } from '../lib/handler-io';
 import { megabytesPerSecond, requestsPerSecond } from '../lib/measure';
@@ -68,8 +68,8 @@ export const s3Group: BenchGroup = {
   usesS3: true,
   name: GROUP,
   describe: (profile) => [
-    `s3: OpenStack Swift (s3api, test/support/swift.ts) on 127.0.0.1; handlers/stream.ts with STORAGE=s3 and ACCESS_LOG=off (a second module instance, imported with a query string, MAX_RESPONSE_BYTES=${MAX_RESPONSE_BYTES}) into a byte-counting RuntimeResponseStream sink, vs a bare S3Client GetObjectCommand (same endpoint, same Range, body piped into the same sink), both in the bench process, straight to Swift; whole ${formatBytes(profile.wholeSize)} object (GET without Range, 200) x${profile.s3WholeRepeats} per sample, random ${formatBytes(profile.rangeSize)} ranges of a ${formatBytes(profile.s3BigSize)} object for ${profile.s3RangeMs} ms per round, ${profile.s3Rounds} alternating rounds`,
-    `s3 requests per client request: a third instance whose S3_ENDPOINT is test/support/s3-proxy.ts in front of Swift, which records each request it forwards; ${profile.s3CountRequests} client requests of each kind`,
+    `s3: OpenStack Swift (s3api, support/swift.ts) on 127.0.0.1; handlers/stream.ts with STORAGE=s3 and ACCESS_LOG=off (a second module instance, imported with a query string, MAX_RESPONSE_BYTES=${MAX_RESPONSE_BYTES}) into a byte-counting RuntimeResponseStream sink, vs a bare S3Client GetObjectCommand (same endpoint, same Range, body piped into the same sink), both in the bench process, straight to Swift; whole ${formatBytes(profile.wholeSize)} object (GET without Range, 200) x${profile.s3WholeRepeats} per sample, random ${formatBytes(profile.rangeSize)} ranges of a ${formatBytes(profile.s3BigSize)} object for ${profile.s3RangeMs} ms per round, ${profile.s3Rounds} alternating rounds`,
+    `s3 requests per client request: a third instance whose S3_ENDPOINT is support/s3-proxy.ts in front of Swift, which records each request it forwards; ${profile.s3CountRequests} client requests of each kind`,
   ],
   async run({ profile, files, cleanup, log, signal }: BenchContext): Promise<Row[]> {
     if (profile.s3BigSize > files.big.size) throw new Error(`s3BigSize ${profile.s3BigSize} exceeds the big file (${files.big.size})`);

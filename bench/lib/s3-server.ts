@@ -3,39 +3,17 @@ import { accessSync, constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { SWIFT_APT_PACKAGES, startSwift, swiftS3ClientConfig, type S3Server } from '../../test/support/swift';
+import { missingSwiftPackages, SWIFT_APT_PACKAGES, startSwift, swiftS3ClientConfig, type S3Server } from '../../support/swift';
 import type { Cleanup } from './cleanup';
 
 const execFileAsync = promisify(execFile);
-
-/** What test/support/swift.ts needs (it checks the same files, and never installs anything). */
-const SWIFT_FILES = [
-  '/usr/bin/python3',
-  '/usr/lib/python3/dist-packages/swift/common/middleware/s3api/s3api.py',
-  '/usr/bin/swift-ring-builder',
-  '/usr/bin/swift-proxy-server',
-  '/usr/bin/swift-account-server',
-  '/usr/bin/swift-container-server',
-  '/usr/bin/swift-object-server',
-];
-
-function swiftMissing(): string[] {
-  return SWIFT_FILES.filter((path) => {
-    try {
-      accessSync(path, path.endsWith('.py') ? constants.R_OK : constants.X_OK);
-      return false;
-    } catch {
-      return true;
-    }
-  });
-}
 
 /**
  * Installs OpenStack Swift with apt-get if it is missing, as scripts/ensure-installed.mjs does for
  * `npm test` (root only; `apt-get update` first). Otherwise fails saying what to install.
  */
 export async function ensureSwift(log: (m: string) => void): Promise<void> {
-  if (swiftMissing().length === 0) return;
+  if (missingSwiftPackages().length === 0) return;
   const packages = SWIFT_APT_PACKAGES.split(' ');
   const canInstall = process.getuid?.() === 0 && (() => {
     try {
@@ -46,13 +24,13 @@ export async function ensureSwift(log: (m: string) => void): Promise<void> {
     }
   })();
   if (!canInstall) {
-    throw new Error(`OpenStack Swift is not installed (missing ${swiftMissing().join(', ')}): run \`sudo apt-get install -y --no-install-recommends ${SWIFT_APT_PACKAGES}\``);
+    throw new Error(`OpenStack Swift is not installed (missing ${missingSwiftPackages().join(', ')}): run \`sudo apt-get install -y --no-install-recommends ${SWIFT_APT_PACKAGES}\``);
   }
   log(`Swift missing: apt-get update; apt-get install -y ${SWIFT_APT_PACKAGES}`);
   const options = { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 600_000, maxBuffer: 64 * 1024 * 1024 };
   await execFileAsync('apt-get', ['update', '-qq'], options);
   await execFileAsync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], options);
-  const still = swiftMissing();
+  const still = missingSwiftPackages();
   if (still.length > 0) throw new Error(`apt-get installed ${SWIFT_APT_PACKAGES} but ${still.join(', ')} is missing`);
 }
 

@@ -7,7 +7,7 @@ import { DEFAULT_SERVE_OPTIONS, serveStream, type ServeOptions } from '../../cor
 import { collect } from '../support/http';
 import { PATH_PAYLOADS } from '../support/hostile-corpus';
 import { startTwinBackends, type NamedBackend, type TwinBackends } from '../support/twin-backends';
-import { USER_AGENTS } from '../support/user-agents';
+import { USER_AGENTS } from '../../support/user-agents';
 
 /**
  * Differential testing of the backends: the same random requests, through the same core, to local

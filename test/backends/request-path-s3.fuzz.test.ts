@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { fuzzRequests, FORBIDDEN, loadHandler, ORIGIN, SERVABLE } from '../support/request-path-fuzz';
-import { startSwift, swiftS3ClientConfig, type S3Server } from '../support/swift';
+import { startSwift, swiftS3ClientConfig, type S3Server } from '../../support/swift';
 
 /**
  * The request-path fuzz (test/support/request-path-fuzz.ts) on the S3 backend, against a real

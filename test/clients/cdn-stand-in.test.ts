@@ -17,7 +17,7 @@ import { startCdnStandIn, type CdnStandIn } from '../support/cdn-stand-in';
 import { launchEngine, type Engine } from '../support/engines';
 import { LONG_MP4_NAME } from '../support/fixtures';
 import { startOffline, type OfflineServer } from '../support/offline-server';
-import { startS3Proxy, type S3Proxy, type SeenRequest } from '../support/s3-proxy';
+import { startS3Proxy, type S3Proxy, type SeenRequest } from '../../support/s3-proxy';
 import { requireTool } from '../support/tools';
 import { playAndSeek } from './media-script';
 

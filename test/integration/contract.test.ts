@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { BIG_NAME, BIG_SIZE, LONG_MP4_NAME, PAGE_NAME, PAGE_SIZE, RESUME_NAME, RESUME_SIZE } from '../support/fixtures';
 import { request } from '../support/client';
 import { requireTool } from '../support/tools';
-import { USER_AGENTS } from '../support/user-agents';
+import { USER_AGENTS } from '../../support/user-agents';
 import { DEFAULT_MAX_RANGE_BYTES } from '../../core/plan';
 import type { BackendContext } from '../support/backends';
 

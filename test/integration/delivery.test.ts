@@ -5,7 +5,7 @@ import { BIG_NAME, BIG_SIZE } from '../support/fixtures';
 import { SAMPLE_NAME } from '../support/paths';
 import { request } from '../support/client';
 import { resetS3Requests, s3Requests, type BackendContext } from '../support/backends';
-import { MEDIA_REQUEST, USER_AGENTS } from '../support/user-agents';
+import { MEDIA_REQUEST, USER_AGENTS } from '../../support/user-agents';
 
 const WINDOW = 256 * 1024;
 

@@ -8,7 +8,7 @@ import { request } from '../support/client';
 import { injectFault, resetS3Requests, s3Requests, settledS3Connections } from '../support/backends';
 import { openFds, socketCount } from '../support/fds';
 import { servingPids } from '../support/processes';
-import type { Fault } from '../support/s3-proxy';
+import type { Fault } from '../../support/s3-proxy';
 
 /**
  * Faults of the storage, on the wire: a proxy between the function and the S3 server throttles,

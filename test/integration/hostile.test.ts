@@ -9,7 +9,7 @@ import { resetS3Requests, s3Connections, s3Requests, storageWriter, type Backend
 import { headerCases, PATH_PAYLOADS } from '../support/hostile-corpus';
 import { handlerPids, readChars } from '../support/processes';
 import { DEFAULT_MAX_RANGE_BYTES } from '../../core/plan';
-import { MEDIA_REQUEST } from '../support/user-agents';
+import { MEDIA_REQUEST } from '../../support/user-agents';
 
 const SECRET = 'TOP-SECRET-OUTSIDE-THE-ROOT';
 

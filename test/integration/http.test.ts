@@ -13,7 +13,7 @@ import { fdsUnder, socketCount } from '../support/fds';
 import { readChars, rssBytes, servingPids } from '../support/processes';
 import { s3Connections, storageWriter, type BackendContext } from '../support/backends';
 import { DEFAULT_MAX_RANGE_BYTES } from '../../core/plan';
-import { MEDIA_REQUEST } from '../support/user-agents';
+import { MEDIA_REQUEST } from '../../support/user-agents';
 
 /** One suite, run against every backend, so that local disk and S3 cannot drift apart. */
 describe.each(inject('backends'))('over HTTP with the $kind backend', (backend: BackendContext) => {

@@ -4,7 +4,7 @@ import { request } from '../support/client';
 import { storageWriter, type BackendContext } from '../support/backends';
 import { rssBytes, servingPids } from '../support/processes';
 import { DEFAULT_MAX_RANGE_BYTES } from '../../core/plan';
-import { MEDIA_REQUEST } from '../support/user-agents';
+import { MEDIA_REQUEST } from '../../support/user-agents';
 
 const MiB = 1024 * 1024;
 const NAME = 'Load_Test__0c6d1f5e-256m.mp4';

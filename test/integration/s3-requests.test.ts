@@ -8,7 +8,7 @@ import { resetS3Requests, s3Requests, settledS3Connections, storageWriter, type 
 import { socketCount } from '../support/fds';
 import { servingPids } from '../support/processes';
 import { DEFAULT_MAX_RANGE_BYTES } from '../../core/plan';
-import { MEDIA_REQUEST } from '../support/user-agents';
+import { MEDIA_REQUEST } from '../../support/user-agents';
 
 const backend = inject('backends').find((b) => b.kind === 's3') as BackendContext;
 const WINDOW = DEFAULT_MAX_RANGE_BYTES;

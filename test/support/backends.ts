@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { Fault, SeenRequest } from './s3-proxy';
+import type { Fault, SeenRequest } from '../../support/s3-proxy';
 
 /** One running `serverless offline` and the storage behind it, as the global setup provides it. */
 export interface BackendContext {

@@ -7,8 +7,8 @@ import type { TestProject } from 'vitest/node';
 import { s3ClientFor, type BackendContext } from './backends';
 import { makeDownloads } from './fixtures';
 import { startOffline } from './offline-server';
-import { startS3Proxy } from './s3-proxy';
-import { startSwift } from './swift';
+import { startS3Proxy } from '../../support/s3-proxy';
+import { startSwift } from '../../support/swift';
 
 declare module 'vitest' {
   export interface ProvidedContext {

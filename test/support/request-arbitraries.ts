@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { signature } from '../../core/signing';
 import { PATH_PAYLOADS } from './hostile-corpus';
-import { USER_AGENTS } from './user-agents';
+import { USER_AGENTS } from '../../support/user-agents';
 
 /** A request as the generators make it: the path and query as received, header names in lower case. */
 export interface RandomRequest {

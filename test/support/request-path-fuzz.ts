@@ -9,7 +9,7 @@ import { requestArbitraries, type Answer, type RandomRequest } from './request-a
 import { fdsUnder } from './fds';
 import { answerOf } from './handler-answer';
 import { parseMultipart } from './http';
-import { USER_AGENTS, type UserAgentName } from './user-agents';
+import { USER_AGENTS, type UserAgentName } from '../../support/user-agents';
 
 /**
  * Property-based fuzzing of the whole request path, in process: Lambda event → handler → core →

@@ -5,7 +5,7 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { createLocalStorage } from '../../storage/local';
 import { createS3Storage } from '../../storage/s3';
 import type { Storage } from '../../storage/types';
-import { startSwift, swiftS3ClientConfig, type S3Server } from './swift';
+import { startSwift, swiftS3ClientConfig, type S3Server } from '../../support/swift';
 
 /** One backend of the pair, under the name the tests report it by. */
 export interface NamedBackend {

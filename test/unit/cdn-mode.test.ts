@@ -5,7 +5,7 @@ import { serveStream, type ServeOptions } from '../../core/serve';
 import { signedQuery } from '../../core/signing';
 import { memoryStorage } from '../support/memory-storage';
 import { collect } from '../support/http';
-import { USER_AGENTS } from '../support/user-agents';
+import { USER_AGENTS } from '../../support/user-agents';
 
 const SECRET = 'cdn-secret-0123456789-abcdefghijklmnop';
 const NAME = 'Clip__a1b2.mp4';

@@ -8,7 +8,7 @@ import type { Context } from 'aws-lambda';
 import { captureResponseStream } from '../../local/buffered-invoke';
 import { answerOf } from '../support/handler-answer';
 import { EVENTS_DIR, SAMPLE_NAME, SAMPLE_PATH } from '../support/paths';
-import { USER_AGENTS } from '../support/user-agents';
+import { USER_AGENTS } from '../../support/user-agents';
 
 let dir: string;
 let handler: StreamingHandler;

@@ -6,7 +6,7 @@ import { serveStream, DEFAULT_SERVE_OPTIONS } from '../../core/serve';
 import { createS3Storage } from '../../storage/s3';
 import type { Storage } from '../../storage/types';
 import { collect, parseMultipart } from '../support/http';
-import { MEDIA_REQUEST } from '../support/user-agents';
+import { MEDIA_REQUEST } from '../../support/user-agents';
 
 /**
  * What only a mock can show: exact S3 calls and inputs per client request, and AWS-specific error

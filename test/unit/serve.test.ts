@@ -5,7 +5,7 @@ import type { Storage } from '../../storage/types';
 import { memoryStorage } from '../support/memory-storage';
 import { collect } from '../support/http';
 import { corsPolicyOf } from '../../core/cors';
-import { MEDIA_REQUEST } from '../support/user-agents';
+import { MEDIA_REQUEST } from '../../support/user-agents';
 
 const file = Buffer.from('0123456789'.repeat(100));
 const quiet: ServeOptions = { ...DEFAULT_SERVE_OPTIONS, logError: () => undefined };

@@ -5,7 +5,7 @@ import { parseRequest } from '../../core/parsed-request';
 import { planResponse, type Representation } from '../../core/plan';
 import { WINDOW_POLICIES, type WindowPolicy } from '../../core/window-policy';
 import { modelRangeAnswer } from '../support/range-model';
-import { USER_AGENTS, type UserAgentName } from '../support/user-agents';
+import { USER_AGENTS, type UserAgentName } from '../../support/user-agents';
 
 /**
  * The window decision over every combination of policy, Sec-Fetch-Dest, User-Agent, range shape,

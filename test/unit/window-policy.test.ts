@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { clientKindOf, decideWindow, engineOf, type Engine } from '../../core/window-policy';
-import { USER_AGENTS, type UserAgentName } from '../support/user-agents';
+import { USER_AGENTS, type UserAgentName } from '../../support/user-agents';
 
 describe('engineOf: the engine behind a User-Agent', () => {
   const expected: Record<UserAgentName, Engine> = {

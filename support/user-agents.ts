@@ -1,6 +1,7 @@
 /**
  * User-Agent strings as real clients send them, for the window policy's tests. The browsers' own
- * media requests also carry `Sec-Fetch-Dest: video` (MEDIA_REQUEST).
+ * media requests also carry `Sec-Fetch-Dest: video` (MEDIA_REQUEST). In support/: the bench sends
+ * MEDIA_REQUEST too (bench/groups/ric.ts), and bench/ depends on nothing of test/.
  */
 export const USER_AGENTS = {
   chrome: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',

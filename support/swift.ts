@@ -9,16 +9,20 @@
  * Needs: `apt-get install -y --no-install-recommends swift swift-proxy swift-account swift-container swift-object`
  * (.ci/run installs them). This module never installs anything itself.
  *
+ * In support/, not test/support/: the bench's S3 rows (bench/lib/s3-server.ts) run it too, and
+ * bench/ depends on nothing of test/.
+ *
  * Clients: Swift 2.30's s3api rejects the SDK's default aws-chunked uploads of streams (501
  * NotImplemented) and sends no x-amz-checksum-* headers, so use `swiftS3ClientConfig(server)`
  * (requestChecksumCalculation/responseChecksumValidation: 'WHEN_REQUIRED').
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, rmSync } from 'node:fs';
+import { accessSync, constants, readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ListBucketsCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 
 export interface S3Server {
@@ -59,9 +63,9 @@ export function swiftS3ClientConfig(server: S3Server): S3ClientConfig {
 }
 
 /** Swift's own python; a pyenv/venv `python3` first on PATH would not see Debian's `swift` module. */
-const PYTHON = '/usr/bin/python3';
+export const SWIFT_PYTHON = '/usr/bin/python3';
 const REQUIRED_FILES = [
-  ['/usr/bin/python3', 'python3'],
+  [SWIFT_PYTHON, 'python3'],
   ['/usr/lib/python3/dist-packages/swift/common/middleware/s3api/s3api.py', 'python3-swift'],
   ['/usr/bin/swift-ring-builder', 'swift'],
   ['/usr/bin/swift-proxy-server', 'swift-proxy'],
@@ -78,204 +82,27 @@ const USER = 'tester';
 type ServerName = 'account' | 'container' | 'object' | 'proxy';
 
 /**
- * One python process (its own process group) that prepares Swift once and forks the four servers.
- * argv: swift-dir parent-pid. Prints `SWIFT_PORTS account=N container=N object=N proxy=N` on stdout.
- *  - PR_SET_PDEATHSIG everywhere: the launcher dies with the node process that spawned it (even on
- *    SIGKILL of node), the servers die with the launcher.
- *  - set_swift_dir + reloads: swift.conf (hash suffix, policies, constraints) from the temp dir,
- *    never /etc/swift/swift.conf.
- *  - syslog handler replaced by a no-op: logs go only to stderr (`verbose` console handler).
- *  - a no-op `swift.cache` (filter `cache`) instead of memcached: tempauth refuses to run without
- *    one; caching nothing also means no stale account/container info.
- *  - the three one-device rings are built with RingBuilder, the same create/add/rebalance calls
- *    `swift-ring-builder` makes (nine CLI runs would cost ~9 s).
- *  - the four listening sockets are bound here (port 0) before fork and handed to run_wsgi in place
- *    of its own get_socket(conf): no window in which another process can take a picked port, and
- *    requests that arrive while a server is still loading wait in its backlog.
- *  - swift imported once, then fork(): each server costs ~0.3 s CPU instead of ~1.5 s.
- *  - run_wsgi's daemon hygiene (setsid) disabled so the servers stay in our process group.
- *  - workers = 0 in the confs: each server serves in the forked process itself (no more forks).
- *  - when one server exits, the launcher kills the others and exits 1 (its stderr says which).
+ * The launcher (support/swift-launcher.py): one python process that prepares Swift once and forks
+ * the four servers; its header says how, and which Swift version it is written against. Given to
+ * python as `-c` text, not as a script path, so that its sys.path[0] is its cwd (the temp dir) and
+ * no file beside it here can shadow a module it imports.
  */
-const LAUNCHER = String.raw`
-import ctypes, logging, os, signal, sys, time, traceback, types
-swift_dir, parent = sys.argv[1], int(sys.argv[2])
-NAMES = ('account', 'container', 'object', 'proxy')
-libc = ctypes.CDLL(None, use_errno=True)
-def die_with(expected_parent):
-    try:
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
-    if os.getppid() != expected_parent:
-        os._exit(1)
-die_with(parent)
+export const SWIFT_LAUNCHER = fileURLToPath(new URL('swift-launcher.py', import.meta.url));
 
-# Monkey-patch once, first thing, with swift.common.utils.eventlet_monkey_patch's arguments (run_wsgi
-# repeats the call, a no-op then): done later in each server it walks every object on the heap
-# (eventlet's _green_existing_locks), seconds with all of swift loaded. The poll hub (Swift's
-# choice) keeps no kernel state that the forked servers could end up sharing.
-import eventlet, eventlet.hubs, eventlet.patcher, select
-eventlet.hubs.use_hub('poll' if hasattr(select, 'poll') else 'selects')
-eventlet.patcher.monkey_patch(all=False, socket=True, select=True, thread=True)
-import swift.common.utils as utils
-class _NoSyslog(logging.Handler):
-    def __init__(self, *args, **kwargs):
-        logging.Handler.__init__(self)
-    def emit(self, record):
-        pass
-utils.ThreadSafeSysLogHandler = _NoSyslog
-class _NoCache(object):
-    def get(self, key, raise_on_error=False):
-        return None
-    def set(self, key, value, serialize=True, time=0, min_compress_len=0, raise_on_error=False):
-        pass
-    def incr(self, key, delta=1, time=0):
-        return delta
-    def decr(self, key, delta=1, time=0):
-        return 0
-    def delete(self, key, server_key=None):
-        pass
-    def set_multi(self, mapping, server_key, serialize=True, time=0, min_compress_len=0):
-        pass
-    def get_multi(self, keys, server_key):
-        return [None for _ in keys]
-def _cache_filter_factory(global_conf, **local_conf):
-    cache = _NoCache()
-    def middleware(app):
-        def call(env, start_response):
-            env['swift.cache'] = cache
-            return app(env, start_response)
-        return call
-    return middleware
-_module = types.ModuleType('swift_s3_test_nocache')
-_module.filter_factory = _cache_filter_factory
-sys.modules['swift_s3_test_nocache'] = _module
-
-utils.set_swift_dir(swift_dir)
-from swift.common import constraints, storage_policy
-storage_policy.reload_storage_policies()
-constraints.reload_constraints()
-
-# The listening sockets, bound here on port 0 (kernel-chosen, free, never shared: eventlet.listen
-# would set SO_REUSEPORT on a fixed port, letting a second instance silently bind the same one).
-import eventlet.convenience
-socks = {}
-for name in NAMES:
-    socks[name] = eventlet.convenience.listen(('127.0.0.1', 0), backlog=4096, reuse_port=False)
-ports = dict((name, sock.getsockname()[1]) for name, sock in socks.items())
-
-from swift.common.ring import RingBuilder
-for name in ('account', 'container', 'object'):
-    port = ports[name]
-    builder = RingBuilder(6, 1, 1)
-    builder.add_dev({'id': 0, 'region': 1, 'zone': 1, 'ip': '127.0.0.1', 'port': port,
-                     'device': 'd1', 'weight': 100, 'meta': ''})
-    builder.rebalance()
-    builder.save(os.path.join(swift_dir, name + '.builder'))
-    builder.get_ring().save(os.path.join(swift_dir, name + '.ring.gz'))
-
-import swift.common.wsgi as wsgi
-def _hygiene():
-    os.umask(0o22)
-wsgi.clean_up_daemon_hygiene = _hygiene
-utils.clean_up_daemon_hygiene = _hygiene
-for module in ('swift.account.server', 'swift.container.server', 'swift.obj.server', 'swift.proxy.server',
-               'swift.common.middleware.s3api.s3api', 'swift.common.middleware.tempauth',
-               'swift.common.middleware.proxy_logging', 'swift.common.middleware.slo',
-               'swift.common.middleware.dlo', 'swift.common.middleware.copy',
-               'swift.common.middleware.versioned_writes', 'swift.common.middleware.listing_formats',
-               'swift.common.middleware.gatekeeper', 'swift.common.middleware.catch_errors'):
-    try:
-        __import__(module)
-    except Exception:
-        pass  # the server that needs it reports the error itself
-
-sys.stdout.write('SWIFT_PORTS %s\n' % ' '.join('%s=%d' % (name, ports[name]) for name in NAMES))
-sys.stdout.flush()
-
-launcher = os.getpid()
-servers = {}
-
-def reap(pids, grace):
-    # SIGTERM, wait up to grace seconds, SIGKILL the rest; always reaped (no zombies left to init)
-    pids = set(pids)
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except OSError:
-            pass
-    deadline = time.time() + grace
-    while pids and time.time() < deadline:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            time.sleep(0.01)
-        else:
-            pids.discard(pid)
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except OSError:
-            pass
-
-def on_signal(signum, frame):
-    reap(list(servers), 2.0)
-    os._exit(0)
-
-for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-    signal.signal(signum, on_signal)
-
-for name in NAMES:
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-                signal.signal(signum, signal.SIG_DFL)
-            die_with(launcher)
-            for other, sock in socks.items():
-                if other != name:
-                    sock.close()
-            wsgi.get_socket = lambda conf, sock=socks[name]: sock
-            code = wsgi.run_wsgi(os.path.join(swift_dir, name + '-server.conf'), name + '-server', verbose=True)
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else 1
-            if not isinstance(e.code, int) and e.code is not None:
-                sys.__stderr__.write('%s-server: %s\n' % (name, e.code))
-        except BaseException:
-            sys.__stderr__.write('%s-server: %s' % (name, traceback.format_exc()))
-        finally:
-            try:
-                sys.__stderr__.flush()
-            finally:
-                os._exit(code or 0)
-    servers[pid] = name
-for sock in socks.values():
-    sock.close()  # the servers hold their own: a dead server's port then refuses connections
-
-pid, status = os.wait()
-sys.stderr.write('swift-launcher: %s-server exited (wait status %d); stopping the others\n'
-                 % (servers.pop(pid, '?'), status))
-sys.stderr.flush()
-reap(list(servers), 0.5)
-sys.exit(1)
-`;
-
-function checkInstalled(): void {
-  const missing: string[] = [];
-  for (const [path, pkg] of REQUIRED_FILES) {
+/** The Debian packages whose files startSwift needs and does not find: none when Swift is installed. */
+export function missingSwiftPackages(): string[] {
+  return REQUIRED_FILES.filter(([path]) => {
     try {
       accessSync(path, path.endsWith('.py') ? constants.R_OK : constants.X_OK);
+      return false;
     } catch {
-      missing.push(pkg);
+      return true;
     }
-  }
+  }).map(([, pkg]) => pkg);
+}
+
+function checkInstalled(): void {
+  const missing = missingSwiftPackages();
   if (missing.length > 0) {
     throw new Error(
       `OpenStack Swift is not installed (missing: ${missing.join(', ')}): install it with ` +
@@ -440,8 +267,8 @@ function installExitHook(): void {
 }
 
 function launch(dir: string): Launcher {
-  const args = ['-c', LAUNCHER, dir, String(process.pid)];
-  const proc = spawn(PYTHON, args, {
+  const args = ['-c', readFileSync(SWIFT_LAUNCHER, 'utf8'), dir, String(process.pid)];
+  const proc = spawn(SWIFT_PYTHON, args, {
     cwd: dir,
     // Own process group (and session): stop() signals the whole group, servers included.
     detached: true,
@@ -472,7 +299,7 @@ function launch(dir: string): Launcher {
   });
   proc.once('error', (err) => {
     launcher.exited = true;
-    launcher.output.push(`spawn ${PYTHON} failed: ${err.message}`);
+    launcher.output.push(`spawn ${SWIFT_PYTHON} failed: ${err.message}`);
   });
   // The servers never keep the test process alive by themselves: the exit hook and
   // PR_SET_PDEATHSIG take them down with it.

@@ -46,7 +46,9 @@ export interface S3Proxy {
 /**
  * A forwarding proxy on 127.0.0.1 in front of the S3 server, so that tests count the S3 requests
  * each client request costs where S3 sees them, on the wire, rather than trusting the code's own
- * account. Test workers read the counts over HTTP from its admin port.
+ * account. Test workers read the counts over HTTP from its admin port. In support/, beside
+ * swift.ts: the bench counts S3 requests with it too (bench/groups/s3.ts), and bench/ depends on
+ * nothing of test/.
  */
 export async function startS3Proxy(target: string): Promise<S3Proxy> {
   const upstream = new URL(target);
