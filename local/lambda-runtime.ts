@@ -153,7 +153,10 @@ export class PreludeDecoder {
 }
 
 /** A whole runtime byte stream decoded at once, for answers kept in memory (invoke local, tests, the bench). */
-export function decodeRuntimeBytes(chunks: Buffer | readonly Buffer[], contentType: string): { readonly head: DecodedHead; readonly body: Buffer } {
+export function decodeRuntimeBytes(
+  chunks: Buffer | readonly Buffer[],
+  contentType: string,
+): { readonly head: DecodedHead; readonly body: Buffer } {
   const decoder = new PreludeDecoder();
   const body: Buffer[] = [];
   for (const chunk of Buffer.isBuffer(chunks) ? [chunks] : chunks) {

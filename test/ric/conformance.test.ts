@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import type { Invoke } from '../../local/invocation';
-import { decodeRuntimeBytes, DELIMITER_LENGTH, installRuntimeGlobal, isStreamingHandler, PRELUDE_CONTENT_TYPE } from '../../local/lambda-runtime';
+import {
+  decodeRuntimeBytes,
+  DELIMITER_LENGTH,
+  installRuntimeGlobal,
+  isStreamingHandler,
+  PRELUDE_CONTENT_TYPE,
+} from '../../local/lambda-runtime';
 import { RuntimePool } from '../../local/runtime-pool';
 import { emulatedInvoke, startFunctionUrl, type RunningUrlServer } from '../../local/url-server';
 import { EVENTS_DIR, PROJECT_ROOT } from '../support/paths';

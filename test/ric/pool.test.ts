@@ -42,7 +42,8 @@ async function start(handler: string, options: Partial<RuntimePoolOptions> = {})
   return pool;
 }
 
-const json = (reached: Reached) => JSON.parse(decodeRuntimeBytes(reached.bytes, reached.contentType).body.toString('utf8')) as Record<string, number>;
+const json = (reached: Reached) =>
+  JSON.parse(decodeRuntimeBytes(reached.bytes, reached.contentType).body.toString('utf8')) as Record<string, number>;
 const alive = (pid: number) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
 
 async function until(condition: () => boolean, ms: number): Promise<boolean> {

@@ -12,8 +12,18 @@ export function answerOf(capture: ReturnType<typeof captureResponseStream>): {
   body: Buffer;
 } {
   if (capture.contentType() === 'application/json') {
-    const result = JSON.parse(capture.raw().toString()) as { statusCode: number; headers: Record<string, string>; body: string; isBase64Encoded: boolean };
-    return { mode: 'buffered', status: result.statusCode, headers: result.headers, body: Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8') };
+    const result = JSON.parse(capture.raw().toString()) as {
+      statusCode: number;
+      headers: Record<string, string>;
+      body: string;
+      isBase64Encoded: boolean;
+    };
+    return {
+      mode: 'buffered',
+      status: result.statusCode,
+      headers: result.headers,
+      body: Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8'),
+    };
   }
   const { head, body } = capture.result();
   return { mode: 'stream', status: head.statusCode, headers: head.headers, body };

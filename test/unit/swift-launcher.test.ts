@@ -17,7 +17,10 @@ describe('the Swift launcher (support/swift-launcher.py)', () => {
     // Bytecode goes to a temp dir, not to a __pycache__ in support/.
     const cache = mkdtempSync(join(tmpdir(), 'swift-launcher-pycache-'));
     try {
-      const run = spawnSync(SWIFT_PYTHON, ['-m', 'py_compile', SWIFT_LAUNCHER], { encoding: 'utf8', env: { ...process.env, PYTHONPYCACHEPREFIX: cache } });
+      const run = spawnSync(SWIFT_PYTHON, ['-m', 'py_compile', SWIFT_LAUNCHER], {
+        encoding: 'utf8',
+        env: { ...process.env, PYTHONPYCACHEPREFIX: cache },
+      });
       expect(run.error).toBeUndefined();
       expect(run.stderr).toBe('');
       expect(run.status).toBe(0);
