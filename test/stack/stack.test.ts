@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { PROJECT_ROOT } from '../support/paths';
 import { checkTemplate, type Template } from './cfn-spec';
 import { DIRECT_HEADER } from '../../core/cdn';
+import { STREAM_PREFIX } from '../../core/route';
 
 const run = promisify(execFile);
 const SERVERLESS = join(PROJECT_ROOT, 'node_modules', 'osls', 'bin', 'serverless.js');
@@ -310,6 +311,8 @@ describe('the CDN mode (cdn=true)', () => {
     expect(s3).toMatchObject({ OriginPath: '/media/2026', S3OriginConfig: { OriginAccessIdentity: '' } });
     expect(s3?.DomainName).toEqual({ 'Fn::Join': ['', ['my-videos', '.s3.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }]] });
     expect(fn).toMatchObject({ OriginPath: '/api/stream', CustomOriginConfig: { OriginProtocolPolicy: 'https-only' } });
+    // The function's route (core/route.ts), which stack/template.cjs, plain CommonJS, cannot import.
+    expect(`${String(fn?.OriginPath)}/`).toBe(STREAM_PREFIX);
     expect(fn?.DomainName).toEqual({
       'Fn::Select': [2, { 'Fn::Split': ['/', { 'Fn::GetAtt': ['StreamLambdaFunctionUrl', 'FunctionUrl'] }] }],
     });
