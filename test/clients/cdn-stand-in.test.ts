@@ -17,6 +17,7 @@ import { startCdnStandIn, type CdnStandIn } from '../support/cdn-stand-in';
 import { launchEngine, type Engine } from '../support/engines';
 import { LONG_MP4_NAME } from '../support/fixtures';
 import { startOffline, type OfflineServer } from '../support/offline-server';
+import { seededRandom } from '../support/random';
 import { startS3Proxy, type S3Proxy, type SeenRequest } from '../../support/s3-proxy';
 import { requireTool } from '../support/tools';
 import { playAndSeek } from './media-script';
@@ -185,23 +186,11 @@ async function requestsFor(proxy: S3Proxy, name: string): Promise<SeenRequest[]>
   return (await seen(proxy)).filter((r) => r.path.endsWith(`/${name}`));
 }
 
-/** A small deterministic generator (mulberry32), so that a failing sequence of ranges can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 type RangeCase = { readonly header: string; readonly start: number; readonly end: number };
 
 /** Open, closed and suffix ranges of a file of `size` bytes, with the slice boundaries among them. */
 function rangeCases(size: number, count: number, seed: number): RangeCase[] {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const at = () => Math.floor(next() * size);
   const cases: RangeCase[] = [
     { header: 'bytes=0-0', start: 0, end: 0 },

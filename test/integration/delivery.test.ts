@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { BIG_NAME, BIG_SIZE } from '../support/fixtures';
 import { SAMPLE_NAME } from '../support/paths';
 import { request } from '../support/client';
-import { resetS3Requests, s3Requests, type BackendContext } from '../support/backends';
+import { resetS3Requests, s3Requests, settledS3Connections, type BackendContext } from '../support/backends';
 import { MEDIA_REQUEST, USER_AGENTS } from '../../support/user-agents';
 
 const WINDOW = 256 * 1024;
@@ -90,6 +90,18 @@ describe.each(inject('tightBackends'))('Lambda-aware delivery with the $kind bac
       await request(at(BIG_NAME), { headers: { ...MEDIA_REQUEST, range: 'bytes=5000-' } });
       const seen = await s3Requests(backend);
       expect(seen.map((r) => [r.method, r.range])).toEqual([['GET', `bytes=5000-${5000 + WINDOW - 1}`]]);
+    });
+
+    it('a player\u2019s suffix longer than its window: one GetObject with the suffix, of which only the window is sent, the rest released', async () => {
+      const { bytesOut } = await settledS3Connections(backend);
+      await resetS3Requests(backend);
+      const res = await request(at(BIG_NAME), { headers: { ...MEDIA_REQUEST, range: `bytes=-${BIG_SIZE}` } });
+      expect([res.status, res.headers['content-range'], res.body.length]).toEqual([206, `bytes 0-${WINDOW - 1}/${BIG_SIZE}`, WINDOW]);
+      expect((await s3Requests(backend)).map((r) => [r.method, r.range])).toEqual([['GET', `bytes=-${BIG_SIZE}`]]);
+      // S3 sends the whole 24 MiB; the function stops reading it after the window.
+      const after = await settledS3Connections(backend);
+      expect(after.inFlight).toBe(0);
+      expect(after.bytesOut - bytesOut).toBeLessThan(BIG_SIZE / 2);
     });
   }
 });

@@ -18,6 +18,7 @@ import type { Fault } from '../../support/s3-proxy';
  */
 const backend = inject('faulty');
 const at = (name: string) => `${backend.url}/api/stream/${encodeURIComponent(name)}`;
+const key = (name: string) => `/${backend.s3?.bucket}/${backend.s3?.prefix}${name}`;
 const sample = readFileSync(join(backend.downloads, SAMPLE_NAME));
 
 async function timed<T>(run: () => Promise<T>): Promise<{ result: T; ms: number }> {
@@ -88,14 +89,29 @@ describe('storage faults, survived', () => {
     await withFault({ mode: 'stall' });
     const { result, ms } = await timed(() => request(at(SAMPLE_NAME)));
     expect(result.status).toBe(503);
+    expect((await s3Requests(backend)).length).toBe(3);
     expect(ms).toBeGreaterThan(2_500);
     expect(ms).toBeLessThan(10_000);
   });
 
-  it('a slow storage within the timeouts is just slow', async () => {
+  it('a slow storage within the timeouts is just slow: one request, waited for', async () => {
     await withFault({ mode: 'delay', delayMs: 600, count: 1 });
-    const res = await request(at(SAMPLE_NAME), { headers: { range: 'bytes=0-9' } });
+    const { result: res, ms } = await timed(() => request(at(SAMPLE_NAME), { headers: { range: 'bytes=0-9' } }));
     expect([res.status, res.body.equals(sample.subarray(0, 10))]).toEqual([206, true]);
+    expect(await s3Requests(backend)).toEqual([{ method: 'GET', path: key(SAMPLE_NAME), range: 'bytes=0-9' }]);
+    expect(ms).toBeGreaterThanOrEqual(600);
+  });
+
+  it('a first answer slower than the timeout (1 s): that attempt is given up, and the retry serves', async () => {
+    await withFault({ mode: 'delay', delayMs: 3000, count: 1 });
+    const { result: res, ms } = await timed(() => request(at(SAMPLE_NAME), { headers: { range: 'bytes=0-9' } }));
+    expect([res.status, res.body.equals(sample.subarray(0, 10))]).toEqual([206, true]);
+    const attempt = { method: 'GET', path: key(SAMPLE_NAME), range: 'bytes=0-9' };
+    expect(await s3Requests(backend)).toEqual([attempt, attempt]);
+    // Given up at the 1 s to first byte (and the SDK's backoff, at most 200 ms), not later at the
+    // 2 s idle timeout (S3_SOCKET_TIMEOUT_MS), nor by waiting for the delayed answer.
+    expect(ms).toBeGreaterThan(1000);
+    expect(ms).toBeLessThan(1800);
   });
 
   it('a connection cut mid-body ends the client\u2019s response as truncated, never as complete', async () => {

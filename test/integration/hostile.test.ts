@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BIG_NAME, BIG_SIZE } from '../support/fixtures';
@@ -39,7 +39,8 @@ describe.each(inject('backends'))('hostile input against the $kind backend', (ba
       await mkdir(join(downloads, 'sub'), { recursive: true });
       await writeFile(join(downloads, 'sub', 'nested.mp4'), SECRET);
       await writeFile(join(downloads, '.hidden.mp4'), SECRET);
-      await symlink(join(parent, 'outside-secret.mp4'), join(downloads, 'link-out.mp4')).catch(() => undefined);
+      // Never caught: without the link, 'link-out.mp4' would be a 404 for a missing file and prove nothing.
+      await symlink(join(parent, 'outside-secret.mp4'), join(downloads, 'link-out.mp4'));
     } else {
       // Outside the prefix is outside the root; a key with a slash is a file in a folder.
       const s3 = storageWriter(backend);
@@ -50,7 +51,18 @@ describe.each(inject('backends'))('hostile input against the $kind backend', (ba
   });
   afterAll(async () => {
     await rm(join(dirname(downloads), 'outside-secret.mp4'), { force: true });
+    await rm(join(downloads, 'link-out.mp4'), { force: true });
   });
+
+  if (backend.kind === 'local') {
+    it('a symlink out of the root that a reader could follow: 404, no byte of it', async () => {
+      const link = join(downloads, 'link-out.mp4');
+      expect((await lstat(link)).isSymbolicLink()).toBe(true);
+      expect(await readFile(link, 'utf8')).toBe(SECRET);
+      const res = await request(`${url}/api/stream/link-out.mp4`);
+      expect([res.status, res.body.toString()]).toEqual([404, JSON.stringify({ detail: 'Archivo no encontrado' })]);
+    });
+  }
 
   it.each(PATH_PAYLOADS.map((payload, i) => [i, payload] as const))('path payload %i: a 4xx with a JSON detail and no byte from outside', async (_i, payload) => {
     const res = parse((await rawRequest(url, `/api/stream/${payload}`)).text);

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import { storageFromEnv } from '../../storage/from-env';
 
 describe('storageFromEnv', () => {
@@ -32,7 +34,34 @@ describe('storageFromEnv', () => {
   });
 
   it('builds an S3 backend from a complete configuration without contacting S3', async () => {
-    const storage = await storageFromEnv({ STORAGE: 'S3', S3_BUCKET: 'b', S3_ENDPOINT: 'http://127.0.0.1:9', S3_FORCE_PATH_STYLE: 'true' });
-    expect(typeof storage.open).toBe('function');
+    // A real endpoint that records every connection and request, answering 404 as S3 does.
+    const connections: number[] = [];
+    const requests: string[] = [];
+    const server = createServer((req, res) => {
+      requests.push(`${req.method} ${req.url}`);
+      res.writeHead(404, { 'content-type': 'application/xml' }).end(req.method === 'HEAD' ? undefined : '<Error><Code>NoSuchKey</Code></Error>');
+    });
+    server.on('connection', (socket) => connections.push(socket.remotePort ?? 0));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    process.env.AWS_ACCESS_KEY_ID = 'test';
+    process.env.AWS_SECRET_ACCESS_KEY = 'test';
+    try {
+      const storage = await storageFromEnv({ STORAGE: 'S3', S3_BUCKET: 'b', S3_ENDPOINT: endpoint, S3_FORCE_PATH_STYLE: 'true', S3_MAX_ATTEMPTS: '1' });
+      // The server accepts connections in the order they were made: once it has accepted one made
+      // now, any the backend made while it was built would be listed before it.
+      const probe = connect((server.address() as AddressInfo).port, '127.0.0.1');
+      await new Promise<void>((resolve) => probe.once('connect', resolve));
+      const probePort = probe.localPort;
+      while (!connections.includes(probePort ?? -1)) await new Promise((resolve) => setImmediate(resolve));
+      probe.destroy();
+      expect([connections, requests]).toEqual([[probePort], []]);
+      // And this endpoint is the one it uses: its first request is the first open().
+      expect(await storage.open('a.mp4', { body: { kind: 'none' }, conditions: {} })).toEqual({ status: 'missing' });
+      expect(requests).toEqual(['HEAD /b/a.mp4']);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

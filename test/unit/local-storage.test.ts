@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mkdtemp, mkdir, rm, symlink, truncate, writeFile, realpath, rename } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,46 @@ import { createLocalStorage } from '../../storage/local';
 import type { Storage, StoredObject } from '../../storage/types';
 import { collect } from '../support/http';
 import { fdsUnder } from '../support/fds';
+
+/**
+ * fs.read and fs.close as storage/local.ts calls them, passed through, except that the test can
+ * hold the next read before it reaches the thread pool (a read in flight for as long as it likes)
+ * and see every close while it waits.
+ */
+const fsHook = vi.hoisted(() => ({
+  /** Set by holdNextRead: takes the next read instead of issuing it. */
+  take: undefined as ((issue: () => Promise<{ error: Error | null; bytesRead: number }>) => void) | undefined,
+  closes: [] as number[],
+}));
+
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs')>();
+  type ReadCallback = (error: NodeJS.ErrnoException | null, bytesRead: number, buffer: Buffer) => void;
+  const read = (fd: number, buffer: Buffer, offset: number, length: number, position: number, callback: ReadCallback) => {
+    const take = fsHook.take;
+    if (take === undefined) return fs.read(fd, buffer, offset, length, position, callback);
+    fsHook.take = undefined;
+    take(
+      () =>
+        new Promise((resolve) =>
+          fs.read(fd, buffer, offset, length, position, (error, bytesRead) => {
+            resolve({ error, bytesRead });
+            callback(error, bytesRead, buffer);
+          }),
+        ),
+    );
+  };
+  const close = (fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
+    fsHook.closes.push(fd);
+    fs.close(fd, callback);
+  };
+  return { ...fs, read, close, default: { ...fs, read, close } };
+});
+
+/** Resolves with the next fs.read, held: calling it issues the read and resolves with its outcome. */
+function holdNextRead(): Promise<() => Promise<{ error: Error | null; bytesRead: number }>> {
+  return new Promise((resolve) => (fsHook.take = resolve));
+}
 
 /** The object, or undefined when the backend says the file is missing. */
 async function openObject(storage: Storage, key: string): Promise<StoredObject | undefined> {
@@ -124,14 +164,25 @@ describe('local storage', () => {
     const storage = createLocalStorage(root);
     const before = fdsUnder(root).length;
     const object = await openObject(storage, 'clip__1.mp4');
-    const stream = object?.read({ start: 0, end: content.length - 1 });
-    const failed = new Promise<Error>((resolve) => stream?.once('error', resolve));
-    stream?.resume();
-    // close() while the first read is in the thread pool: that read completes on the open
-    // descriptor, and no later read is issued (it would fail with EBADF, or read a reused one).
-    const closed = object?.close();
+    if (object === undefined) throw new Error('clip__1.mp4 not found');
+    const stream = object.read({ start: 0, end: content.length - 1 });
+    const failed = new Promise<Error>((resolve) => stream.once('error', resolve));
+    const held = holdNextRead();
+    stream.resume();
+    // The first read has been asked of fs.read and not answered: it is in flight.
+    const issue = await held;
+    fsHook.closes.length = 0;
+    let closed = false;
+    const closing = object.close().then(() => (closed = true));
+    // A close() that did not wait would have called fs.close by now: it takes microtasks only.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect([fsHook.closes, closed, fdsUnder(root).length]).toEqual([[], false, before + 1]);
+    // The read then runs on the descriptor still open, and no later read is issued (it would
+    // fail with EBADF, or read a descriptor reused meanwhile).
+    expect(await issue()).toEqual({ error: null, bytesRead: 65_536 });
     expect((await failed).message).toBe('file closed before its window was read');
-    await closed;
+    await closing;
+    expect(fsHook.closes).toHaveLength(1);
     expect(fdsUnder(root).length).toBe(before);
   });
 

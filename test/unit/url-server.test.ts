@@ -77,19 +77,37 @@ describe('the local Function URL server', () => {
   it('survives clients that leave before the function writes anything', async () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (release = resolve));
+    let entered: () => void = () => undefined;
+    const firstEntered = new Promise<void>((resolve) => (entered = resolve));
+    // Each invocation: when the server destroyed its response stream, and how the handler ended.
+    const invocations: Array<{ closed: Promise<void>; outcome: Promise<string> }> = [];
     const url = await serve(async (_event, stream) => {
+      const closed = new Promise<void>((resolve) => stream.once('close', resolve));
+      let settle: (outcome: string) => void = () => undefined;
+      invocations.push({ closed, outcome: new Promise((resolve) => (settle = resolve)) });
+      entered();
       await gate;
-      const out = prelude(stream, 200, {});
-      await pipeline(Readable.from([Buffer.from('late')]), out);
+      try {
+        const out = prelude(stream, 200, {});
+        await pipeline(Readable.from([Buffer.from('late')]), out);
+        settle('written');
+      } catch (error) {
+        settle('failed');
+        throw error;
+      }
     });
-    await new Promise<void>((resolve) => {
-      const req = httpRequest(`${url}/x`, { agent: false });
-      req.on('error', () => resolve());
-      req.end(() => setTimeout(() => req.destroy(), 50));
-    });
+    const req = httpRequest(`${url}/x`, { agent: false });
+    req.on('error', () => undefined);
+    req.end();
+    // The client leaves once the function runs, and the server has stopped that invocation's
+    // stream before the function writes to it.
+    await firstEntered;
+    req.destroy();
+    await invocations[0]?.closed;
     release();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await invocations[0]?.outcome).toBe('failed');
     const res = await request(`${url}/x`);
-    expect(res.body.toString()).toBe('late');
+    expect([res.status, res.body.toString(), invocations.length]).toEqual([200, 'late', 2]);
+    expect(await invocations[1]?.outcome).toBe('written');
   });
 });
