@@ -4,6 +4,7 @@ import { Agent } from 'node:http';
 import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DEFAULT_SERVE_OPTIONS, serveStream, type ServeOptions } from '../../core/serve';
@@ -12,14 +13,16 @@ import { createLocalStorage } from '../../storage/local';
 import { createS3Storage } from '../../storage/s3';
 import type { Storage } from '../../storage/types';
 import { fdsUnder } from '../support/fds';
+import { collect } from '../support/http';
 import { startSwift, swiftS3ClientConfig, type S3Server } from '../support/swift';
 
 /**
  * Between opening an object and handing its body to the writer, a throw must still close the file
  * descriptor (local) or destroy the S3 response body (its socket would otherwise stay out of the
  * pool). Real backends: files in a temp dir, and the S3-compatible server of test/support/swift.ts;
- * each throw is injected at a seam (an option, a wrapped storage), and what is left open is
- * counted: descriptors under the folder, sockets the S3 client's agent still has in use.
+ * each throw is injected at a seam (an option, a wrapped storage, an S3 client middleware), and
+ * what is left open is counted: descriptors under the folder, sockets the S3 client's agent still
+ * has in use.
  */
 
 const NAME = 'clip__1.mp4';
@@ -33,6 +36,9 @@ let swift: S3Server;
 const agent = new Agent({ keepAlive: true });
 let s3: Storage;
 
+/** How the test's S3 client garbles GetObject answers (HeadObject is left alone): see `tamper`. */
+let garble: 'web-stream' | 'bad-last-modified' | 'no-etag' | undefined;
+
 beforeAll(async () => {
   base = await realpath(await mkdtemp(join(tmpdir(), 'no-leak-')));
   root = join(base, 'downloads');
@@ -43,6 +49,7 @@ beforeAll(async () => {
   const client = new S3Client({ ...swiftS3ClientConfig(swift), maxAttempts: 1, requestHandler: { httpAgent: agent } });
   await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
   await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: NAME, Body: DATA }));
+  tamper(client);
   s3 = await createS3Storage({ client, bucket: BUCKET, prefix: '', accessDenied: 'missing' });
 }, 60_000);
 
@@ -51,6 +58,40 @@ afterAll(async () => {
   await swift?.stop();
   await rm(base, { recursive: true, force: true });
 });
+
+/**
+ * Two middlewares that make the client's GetObject answers what another S3 server or request
+ * handler could give: one rewrites the raw response before the SDK parses it (a Last-Modified the
+ * SDK cannot parse makes its deserializer throw, with the live body on the error's $response; no
+ * ETag makes storage/s3.ts metaOf throw), the other hands the body over as a web stream, as the
+ * SDK's fetch handler does (storage/s3.ts bodyOf refuses it).
+ */
+function tamper(client: S3Client): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      const response = result.response as { headers: Record<string, string> };
+      if (context.commandName === 'GetObjectCommand') {
+        if (garble === 'bad-last-modified') response.headers['last-modified'] = 'yesterday';
+        if (garble === 'no-etag') delete response.headers.etag;
+      }
+      return result;
+    },
+    // Below the deserializer (priority normal in the same step): it sees the raw response first.
+    { step: 'deserialize', priority: 'low', name: 'garbleRawResponse' },
+  );
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      const output = result.output as { Body?: unknown };
+      if (context.commandName === 'GetObjectCommand' && garble === 'web-stream' && output.Body instanceof Readable) {
+        output.Body = Readable.toWeb(output.Body);
+      }
+      return result;
+    },
+    { step: 'initialize', name: 'garbleBody' },
+  );
+}
 
 function get(headers: Record<string, string> = {}): StreamRequest {
   return { method: 'GET', rawPath: `/api/stream/${NAME}`, rawQuery: '', headers };
@@ -122,4 +163,48 @@ describe('core/serve.ts: a throw after storage found the object closes it', () =
     expect(response.status).toBe(500);
     expect(await leftOpen(s3SocketsInUse, sockets)).toBe(0);
   });
+});
+
+describe('storage/s3.ts: a GetObject answer that cannot be used has its body destroyed', () => {
+  const cases = [
+    ['a body that is not a Node stream', 'web-stream', 502, /without a body stream/],
+    ['a 206 the SDK cannot parse (its deserializer throws)', 'bad-last-modified', 500, /Invalid RFC-?7231 date-time/],
+    ['a 206 without an ETag', 'no-etag', 502, /without size, ETag or Last-Modified/],
+  ] as const;
+
+  for (const [what, how, status, error] of cases) {
+    it(`open: ${what}`, async () => {
+      const sockets = s3SocketsInUse();
+      const logged: unknown[] = [];
+      garble = how;
+      try {
+        const response = await serveStream(get({ range: 'bytes=0-199999' }), s3, {
+          ...quiet,
+          logError: (_message, cause) => logged.push(cause),
+        });
+        expect(response.status).toBe(status);
+        expect(String(logged[0])).toMatch(error);
+      } finally {
+        garble = undefined;
+      }
+      expect(await leftOpen(s3SocketsInUse, sockets)).toBe(0);
+    });
+  }
+
+  // (The part's own reads are pinned with If-Match; a missing ETag is not theirs to check.)
+  for (const [what, how, , error] of cases.slice(0, 2)) {
+    it(`read of a multipart part (lazyRead): ${what}`, async () => {
+      const sockets = s3SocketsInUse();
+      // HeadObject first (untouched), then one GetObject per part, each made on the first read.
+      const response = await serveStream(get({ range: 'bytes=0-149999,150000-299999' }), s3, quiet);
+      expect(response.status).toBe(206);
+      garble = how;
+      try {
+        await expect(collect(response.body)).rejects.toThrow(error);
+      } finally {
+        garble = undefined;
+      }
+      expect(await leftOpen(s3SocketsInUse, sockets)).toBe(0);
+    });
+  }
 });
