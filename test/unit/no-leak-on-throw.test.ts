@@ -1,28 +1,32 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { Agent } from 'node:http';
-import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Context, LambdaFunctionURLEvent } from 'aws-lambda';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DEFAULT_SERVE_OPTIONS, serveStream, type ServeOptions } from '../../core/serve';
 import type { StreamRequest } from '../../core/request';
+import { captureResponseStream } from '../../local/buffered-invoke';
+import { installRuntimeGlobal, isStreamingHandler, type StreamingHandler } from '../../local/lambda-runtime';
 import { createLocalStorage } from '../../storage/local';
 import { createS3Storage } from '../../storage/s3';
 import type { Storage } from '../../storage/types';
 import { fdsUnder } from '../support/fds';
 import { collect } from '../support/http';
+import { EVENTS_DIR } from '../support/paths';
 import { startSwift, swiftS3ClientConfig, type S3Server } from '../support/swift';
 
 /**
  * Between opening an object and handing its body to the writer, a throw must still close the file
  * descriptor (local) or destroy the S3 response body (its socket would otherwise stay out of the
  * pool). Real backends: files in a temp dir, and the S3-compatible server of test/support/swift.ts;
- * each throw is injected at a seam (an option, a wrapped storage, an S3 client middleware), and
- * what is left open is counted: descriptors under the folder, sockets the S3 client's agent still
- * has in use.
+ * each throw is injected at a seam (an option, a wrapped storage, an S3 client middleware, the
+ * runtime response stream), and what is left open is counted: descriptors under the folder, sockets
+ * the S3 client's agent still has in use.
  */
 
 const NAME = 'clip__1.mp4';
@@ -207,4 +211,83 @@ describe('storage/s3.ts: a GetObject answer that cannot be used has its body des
       expect(await leftOpen(s3SocketsInUse, sockets)).toBe(0);
     });
   }
+});
+
+describe('handlers/stream.ts: a throw before the body is piped destroys it', () => {
+  const context = { functionName: 'test', getRemainingTimeInMillis: () => 30_000 } as Context;
+  const saved = { ...process.env };
+
+  afterAll(() => {
+    process.env = saved;
+  });
+
+  /** The handler module, loaded afresh under `env` (it opens its storage at init). */
+  async function handlerWith(env: Record<string, string>): Promise<StreamingHandler> {
+    process.env = { ...saved, ACCESS_LOG: 'off', ...env };
+    vi.resetModules();
+    installRuntimeGlobal();
+    const module = await import('../../handlers/stream');
+    if (!isStreamingHandler(module.handler)) throw new Error('handler is not streamified');
+    return module.handler;
+  }
+
+  async function event(range: string): Promise<LambdaFunctionURLEvent> {
+    const sample = JSON.parse(await readFile(join(EVENTS_DIR, 'range.json'), 'utf8')) as LambdaFunctionURLEvent;
+    const rawPath = `/api/stream/${NAME}`;
+    return {
+      ...sample,
+      rawPath,
+      headers: { ...sample.headers, range },
+      requestContext: { ...sample.requestContext, http: { ...sample.requestContext.http, path: rawPath } },
+    };
+  }
+
+  /**
+   * A response stream the runtime will not put a prelude on: it was written to already, so
+   * HttpResponseStream.from's setContentType throws, as the runtime client's does.
+   */
+  function refusingPrelude() {
+    const capture = captureResponseStream();
+    capture.stream.write('already written');
+    return capture.stream;
+  }
+
+  it('local: the runtime refusing the prelude leaves no descriptor open', async () => {
+    const files = openFiles();
+    const handler = await handlerWith({ STORAGE: 'local', DOWNLOADS_DIR: root });
+    await expect(handler(await event('bytes=0-199999'), refusingPrelude(), context)).rejects.toThrow(/content-type/);
+    expect(await leftOpen(openFiles, files)).toBe(0);
+  });
+
+  it('local: a response stream destroyed before the answer (the client went away) gets no pipe that waits for ever', async () => {
+    const files = openFiles();
+    const handler = await handlerWith({ STORAGE: 'local', DOWNLOADS_DIR: root });
+    const { stream } = captureResponseStream();
+    stream.destroy();
+    await expect(handler(await event('bytes=0-199999'), stream, context)).rejects.toThrow(/destroyed before the body/);
+    expect(await leftOpen(openFiles, files)).toBe(0);
+  }, 3_000);
+
+  it('S3, a pool of one socket: after the runtime refused the prelude, the next request still gets its bytes', async () => {
+    const handler = await handlerWith({
+      STORAGE: 's3',
+      S3_BUCKET: BUCKET,
+      S3_ENDPOINT: swift.endpoint,
+      S3_FORCE_PATH_STYLE: 'true',
+      AWS_REGION: swift.region,
+      AWS_ACCESS_KEY_ID: swift.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: swift.secretAccessKey,
+      S3_MAX_SOCKETS: '1',
+      S3_MAX_ATTEMPTS: '1',
+      // A request waiting for the socket a leaked body holds fails within these.
+      S3_CONNECT_TIMEOUT_MS: '1000',
+      S3_REQUEST_TIMEOUT_MS: '1500',
+    });
+    await expect(handler(await event('bytes=0-199999'), refusingPrelude(), context)).rejects.toThrow(/content-type/);
+    const capture = captureResponseStream();
+    await handler(await event('bytes=1000-1999'), capture.stream, context);
+    const { head, body } = capture.result();
+    expect(head.statusCode).toBe(206);
+    expect(body.equals(DATA.subarray(1000, 2000))).toBe(true);
+  });
 });
