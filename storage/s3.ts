@@ -299,8 +299,8 @@ function releaseResponseOf(error: unknown): void {
 }
 
 /**
- * Destroying an unread body closes its socket (one with bytes still to come cannot be reused);
- * a body read to its end is left as it is, its socket already back in the pool.
+ * Destroying an unread body closes its socket (one with bytes still to come cannot be reused).
+ * A body read to its end keeps its socket: Node detached it when it went back to the pool.
  */
 function release(body: unknown): void {
   if (body instanceof Readable) body.destroy();

@@ -195,7 +195,7 @@ describe('storage/s3.ts: a GetObject answer that cannot be used has its body des
     });
   }
 
-  // (The part's own reads are pinned with If-Match; a missing ETag is not theirs to check.)
+  // (A part's answer is not read for its ETag, If-Match pins its version: no third case.)
   for (const [what, how, , error] of cases.slice(0, 2)) {
     it(`read of a multipart part (lazyRead): ${what}`, async () => {
       const sockets = s3SocketsInUse();
