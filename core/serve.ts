@@ -175,19 +175,27 @@ async function openAndPlan(request: ParsedRequest, delivery: Delivery, storage: 
       return withoutObject(rangeNotSatisfiable(opened.size));
     case 'found': {
       const { object } = opened;
-      const contentType = contentTypeFor(key);
-      const plan = planResponse(request, { ...object.meta, contentType }, options, delivery);
-      if (plan.body.kind === 'offload' && storage.presign !== undefined) {
+      // Until attachBody ties the object to its body stream, nothing else will close it: a throw on
+      // the way (planning, a presign, a read that fails at once) would leave its file descriptor or
+      // S3 body (and that socket) open. close() is idempotent.
+      try {
+        const contentType = contentTypeFor(key);
+        const plan = planResponse(request, { ...object.meta, contentType }, options, delivery);
+        if (plan.body.kind === 'offload' && storage.presign !== undefined) {
+          void object.close();
+          const location = await storage.presign(key, {
+            method: plan.body.method,
+            expiresInSeconds: options.presignExpiresSeconds,
+            contentType,
+            contentDisposition: plan.body.disposition,
+          });
+          return { status: plan.status, headers: { ...plan.headers, location }, body: undefined };
+        }
+        return attachBody(plan, object);
+      } catch (error) {
         void object.close();
-        const location = await storage.presign(key, {
-          method: plan.body.method,
-          expiresInSeconds: options.presignExpiresSeconds,
-          contentType,
-          contentDisposition: plan.body.disposition,
-        });
-        return { status: plan.status, headers: { ...plan.headers, location }, body: undefined };
+        throw error;
       }
-      return attachBody(plan, object);
     }
   }
 }

@@ -77,6 +77,12 @@ function pump(source: Readable, out: Writable): Promise<void> {
       settled = true;
       resolve();
     });
+    // Destroyed already (locally: the client went away while storage was opening), it emits no
+    // 'close' any more, and the pipe would wait for a 'drain' that never comes, the body held open.
+    if (out.destroyed) {
+      outFailed(new Error('the response stream was destroyed before the body was written'));
+      return;
+    }
     source.pipe(out);
   });
 }

@@ -1,4 +1,4 @@
-import type { Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { serveStream, type StreamResponse } from '../core/serve';
 import { storageFromEnv } from '../storage/from-env';
 import type { Storage } from '../storage/types';
@@ -32,6 +32,11 @@ export const handler = awslambda.streamifyResponse<HttpEvent>(async (event, resp
     response = await serveStream(request, timed.storage, streaming ? options.streaming : options.buffered);
     await (streaming ? writeStreamingResponse : writeBufferedResponse)(responseStream, response, progress);
     completed = true;
+  } catch (error) {
+    // The writers destroy a body that fails once it is piped, but a throw before (the runtime
+    // refusing the prelude) leaves it unread, holding its file descriptor or S3 socket.
+    if (response?.body instanceof Readable) response.body.destroy();
+    throw error;
   } finally {
     if (accessLog) {
       const record: AccessRecord = {

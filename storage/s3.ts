@@ -1,5 +1,6 @@
 import { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
+import { ReadableStream } from 'node:stream/web';
 import type { GetObjectCommandOutput, HeadObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { StorageUnavailableError, type ByteWindow, type Conditions, type ObjectMeta, type OpenResult, type ReadIntent, type Storage, type StoredObject } from './types';
 
@@ -57,6 +58,7 @@ export async function createS3Storage(options: S3StorageOptions): Promise<Storag
           throw error;
         }
       } catch (error) {
+        releaseResponseOf(error);
         return answerFor(error, sdk, options, Key, intent);
       }
     },
@@ -160,6 +162,7 @@ function s3Object(
           );
           return bodyOf(response);
         } catch (error) {
+          releaseResponseOf(error);
           if (httpStatusOf(error) === 412) throw new Error(`${Key} changed while it was being read`, { cause: error });
           throw unavailable(error);
         }
@@ -280,8 +283,28 @@ function windowSent(response: GetObjectCommandOutput, size: number): ByteWindow 
 
 function bodyOf(response: GetObjectCommandOutput): Readable {
   const body = response.Body;
-  if (!(body instanceof Readable)) throw new StorageUnavailableError('failed', 'storage answered without a body stream');
-  return body;
+  if (body instanceof Readable) return body;
+  // Whatever came instead (a web stream, from another request handler) may hold the socket too.
+  release(body);
+  throw new StorageUnavailableError('failed', 'storage answered without a body stream');
+}
+
+/**
+ * A failed send may still hold a response body nobody will read: the SDK keeps the raw response on
+ * an error its deserializer threw (a 2xx whose Last-Modified it cannot parse, say). Unread, it
+ * keeps its socket out of the pool until the socket timeout. (S3's own errors come read.)
+ */
+function releaseResponseOf(error: unknown): void {
+  release((error as { $response?: { body?: unknown } } | undefined)?.$response?.body);
+}
+
+/**
+ * Destroying an unread body closes its socket (one with bytes still to come cannot be reused).
+ * A body read to its end keeps its socket: Node detached it when it went back to the pool.
+ */
+function release(body: unknown): void {
+  if (body instanceof Readable) body.destroy();
+  else if (body instanceof ReadableStream) body.cancel().catch(() => undefined);
 }
 
 function httpStatusOf(error: unknown): number | undefined {
