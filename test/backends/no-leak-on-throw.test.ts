@@ -18,12 +18,12 @@ import type { Storage } from '../../storage/types';
 import { fdsUnder } from '../support/fds';
 import { collect } from '../support/http';
 import { EVENTS_DIR } from '../support/paths';
-import { startSwift, swiftS3ClientConfig, type S3Server } from '../support/swift';
+import { startSwift, swiftS3ClientConfig, type S3Server } from '../../support/swift';
 
 /**
  * Between opening an object and handing its body to the writer, a throw must still close the file
  * descriptor (local) or destroy the S3 response body (its socket would otherwise stay out of the
- * pool). Real backends: files in a temp dir, and the S3-compatible server of test/support/swift.ts;
+ * pool). Real backends: files in a temp dir, and the S3-compatible server of support/swift.ts;
  * each throw is injected at a seam (an option, a wrapped storage, an S3 client middleware, the
  * runtime response stream), and what is left open is counted: descriptors under the folder, sockets
  * the S3 client's agent still has in use.
