@@ -13,9 +13,10 @@ export interface PlannedIntent {
    */
   readonly ifMatchFromIfRange: boolean;
   /**
-   * A 416 from storage is the answer: the request has no precondition and no If-Range, so nothing
-   * RFC 9110 evaluates before the range (§13.2.2) was left out of what storage was shown.
-   * Otherwise the core asks for the metadata and decides itself.
+   * A 416 from storage is the answer: the request has no precondition and no If-Range, the only
+   * things RFC 9110 evaluates before the range (§13.2.2, §13.1.5). Otherwise the core asks for
+   * the metadata and decides itself: some were not shown to storage, and for those that were,
+   * nothing makes a server evaluate them before the range (Swift does; the rule need not rely on it).
    */
   readonly unsatisfiableIsAnswer: boolean;
 }
