@@ -6,7 +6,7 @@ import { formatHttpDate } from '../../core/http-date';
 import { DEFAULT_SERVE_OPTIONS, serveStream, type ServeOptions } from '../../core/serve';
 import { collect } from '../support/http';
 import { PATH_PAYLOADS } from '../support/hostile-corpus';
-import { startTwinBackends, type NamedBackend, type TwinBackends } from '../support/twin-backends';
+import { currentValidators, startTwinBackends, type NamedBackend, type TwinBackends, type Validators } from '../support/twin-backends';
 import { USER_AGENTS } from '../../support/user-agents';
 
 /**
@@ -102,11 +102,6 @@ const request: fc.Arbitrary<SymbolicRequest> = fc.record({
   origin: fc.boolean(),
 });
 
-interface Validators {
-  readonly etag: string;
-  readonly lastModified: number;
-}
-
 const DAY = 86_400_000;
 function renderTag(value: Tag, v: Validators): string {
   switch (value) {
@@ -160,8 +155,7 @@ beforeAll(async () => {
   for (const backend of [twins.local, twins.s3]) {
     const own = new Map<string, Validators>();
     for (const name of NAMES) {
-      const head = await serveStream({ method: 'HEAD', rawPath: `/api/stream/${encodeURIComponent(name)}`, rawQuery: '', headers: {} }, backend.storage, options);
-      own.set(name, { etag: head.headers.etag ?? '', lastModified: Date.parse(head.headers['last-modified'] ?? '') });
+      own.set(name, await currentValidators(backend, name));
     }
     validators.set(backend.name, own);
   }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SERVE_OPTIONS, serveStream } from '../../core/serve';
 import { formatHttpDate } from '../../core/http-date';
 import { collect } from '../support/http';
-import { startTwinBackends, type NamedBackend, type TwinBackends } from '../support/twin-backends';
+import { currentValidators, startTwinBackends, type NamedBackend, type TwinBackends } from '../support/twin-backends';
 
 /**
  * RFC 9110 §13.2.2's order (If-Match, If-Unmodified-Since → 412; If-None-Match, If-Modified-Since
@@ -59,13 +59,9 @@ async function ask(backend: NamedBackend, method: 'GET' | 'HEAD', headers: Recor
   return serveStream({ method, rawPath, rawQuery: '', headers }, backend.storage, options);
 }
 
-/** The backend's own validators, from a plain HEAD through the same core. */
-async function validatorsOf(backend: NamedBackend) {
-  const head = await ask(backend, 'HEAD', {});
-  const etag = head.headers.etag ?? '';
-  const lastModified = Date.parse(head.headers['last-modified'] ?? '');
-  expect(etag).toMatch(/^"[^"]+"$/);
-  expect(Number.isFinite(lastModified)).toBe(true);
+/** Fills a row's placeholders with the backend's own validators. */
+async function fillerFor(backend: NamedBackend) {
+  const { etag, lastModified } = await currentValidators(backend, NAME);
   const day = 86_400_000;
   return (value: string) =>
     value
@@ -78,7 +74,7 @@ async function validatorsOf(backend: NamedBackend) {
 describe.each(['local', 's3'] as const)('RFC 9110 precondition order on the %s backend', (which) => {
   for (const [why, template, status, body, method = 'GET'] of ROWS) it(why, async () => {
     const backend = twins[which];
-    const fill = await validatorsOf(backend);
+    const fill = await fillerFor(backend);
     const headers = Object.fromEntries(Object.entries(template).map(([k, v]) => [k, fill(v)]));
     const res = await ask(backend, method, headers);
     const bytes = await collect(res.body);

@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DEFAULT_SERVE_OPTIONS, serveStream } from '../../core/serve';
 import { createLocalStorage } from '../../storage/local';
 import { createS3Storage } from '../../storage/s3';
 import type { Storage } from '../../storage/types';
@@ -70,4 +71,25 @@ export async function startTwinBackends(files: Readonly<Record<string, Buffer>>)
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** A file's validators as one backend reports them. */
+export interface Validators {
+  readonly etag: string;
+  /** Milliseconds, as Last-Modified carries them (whole seconds). */
+  readonly lastModified: number;
+}
+
+/**
+ * The validators `backend` gives `name`, from a plain HEAD through the core: each backend has its
+ * own, so the tests fill them in per backend. Anything but a 200 with both fields is an error.
+ */
+export async function currentValidators(backend: NamedBackend, name: string): Promise<Validators> {
+  const head = await serveStream({ method: 'HEAD', rawPath: `/api/stream/${encodeURIComponent(name)}`, rawQuery: '', headers: {} }, backend.storage, DEFAULT_SERVE_OPTIONS);
+  const etag = head.headers.etag ?? '';
+  const lastModified = Date.parse(head.headers['last-modified'] ?? '');
+  if (head.status !== 200 || !/^"[^"]+"$/.test(etag) || !Number.isFinite(lastModified)) {
+    throw new Error(`${backend.name}: HEAD of ${name} gave ${head.status}, ETag ${etag}, Last-Modified ${head.headers['last-modified']}`);
+  }
+  return { etag, lastModified };
 }
